@@ -1,0 +1,147 @@
+# supermesh: one Makefile for every program, library, test and man page.
+# `make` builds into build/, `make check` runs every test, `make SANITIZE=1 check`
+# does the same with ASan+UBSan into build/san/, `make demo` runs the demo.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR ?=
+
+ALL_PROGRAMS := basenoded supernoded exitpeerd clientd wgrelay natctl
+# A program is built once its folder has a main.c.
+PROGRAMS := $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(p)/main.c),$(p)))
+PKGS := libuv libprotobuf-c libsodium libnl-3.0 libnl-route-3.0 libnl-genl-3.0 \
+	libmnl libnftnl jansson libmicrohttpd sqlite3
+
+ifeq ($(SANITIZE),1)
+O ?= build/san
+OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+LDSAN := -fsanitize=address,undefined
+else
+O ?= build
+OPTFLAGS := -O2 -g -D_FORTIFY_SOURCE=2
+LDSAN :=
+endif
+
+CC ?= cc
+WARNINGS := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+	-Wshadow -Wpointer-arith -Wcast-qual -Wno-unused-parameter
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -fstack-protector-strong $(OPTFLAGS) \
+	-MMD -MP -Ilib -I$(O)/proto $(PKG_CFLAGS)
+ALL_CFLAGS = $(BASE_CFLAGS) $(WARNINGS) $(CFLAGS)
+# protoc-c output is not ours to restyle; it still builds with -Werror.
+GEN_CFLAGS = $(BASE_CFLAGS) -Wall -Werror $(CFLAGS)
+ALL_LDFLAGS = $(LDSAN) -Wl,--as-needed $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+PROTOS := $(wildcard proto/*.proto)
+PROTO_C := $(patsubst proto/%.proto,$(O)/proto/%.pb-c.c,$(PROTOS))
+PROTO_H := $(PROTO_C:.c=.h)
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(patsubst %.c,$(O)/%.o,$(LIB_SRC)) $(PROTO_C:.c=.o)
+LIBSM := $(O)/lib/libsupermesh.a
+
+# Each program is its folder's .c files; everything but main.o also goes into
+# an archive so unit tests can link the program's modules.
+define program_rules
+$(1)_SRC := $$(wildcard $(1)/*.c)
+$(1)_OBJ := $$(patsubst %.c,$$(O)/%.o,$$($(1)_SRC))
+$(1)_MODS := $$(filter-out $$(O)/$(1)/main.o,$$($(1)_OBJ))
+$$(O)/$(1)/lib$(1).a: $$($(1)_MODS)
+	$$(call msg,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+$$(O)/bin/$(1): $$($(1)_OBJ) $$(LIBSM)
+	@mkdir -p $$(@D)
+	$$(call msg,LINK,$$@)
+	$$(Q)$$(CC) -o $$@ $$($(1)_OBJ) $$(LIBSM) $$(ALL_LDFLAGS) $$(PKG_LIBS) -lm
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rules,$(p))))
+BINS := $(foreach p,$(PROGRAMS),$(O)/bin/$(p))
+
+UNIT_SRC := $(wildcard t/unit/test_*.c)
+UNIT_BINS := $(patsubst t/unit/%.c,$(O)/t/%,$(UNIT_SRC))
+TOOL_SRC := $(wildcard t/tools/*.c)
+TOOL_BINS := $(patsubst t/tools/%.c,$(O)/t/tools/%,$(TOOL_SRC))
+
+all: $(LIBSM) $(BINS) $(UNIT_BINS) $(TOOL_BINS)
+
+$(O)/proto/%.pb-c.c $(O)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(@D)
+	$(call msg,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(O)/proto -Iproto $<
+
+$(O)/proto/%.pb-c.o: $(O)/proto/%.pb-c.c
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+# Every object may include generated headers.
+$(O)/%.o: %.c | $(PROTO_H)
+	@mkdir -p $(@D)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBSM): $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# t/unit/test_<program>_<module>.c links that program's modules; any other
+# test links lib/ only.
+test_prog = $(firstword $(foreach p,$(PROGRAMS),$(if $(filter test_$(p)_%,$(1)),$(p))))
+test_archive = $(if $(call test_prog,$(1)),$(O)/$(call test_prog,$(1))/lib$(call test_prog,$(1)).a)
+
+.SECONDEXPANSION:
+$(O)/t/%: t/unit/%.c $$(call test_archive,$$*) $(LIBSM) | $(PROTO_H)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
+		$(call test_archive,$*) $(LIBSM) $(ALL_LDFLAGS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+$(O)/t/tools/%: t/tools/%.c $(LIBSM) | $(PROTO_H)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSM) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+
+deps:
+	@sh contrib/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) sh t/run.sh
+
+check-unit: all
+	@O=$(O) sh t/run.sh unit
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) sh contrib/demo.sh
+
+MANPAGES := $(wildcard man/*.[58])
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
+	for m in $(MANPAGES); do \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+
+clean:
+	rm -rf build
+
+.PHONY: all deps check check-unit demo install clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
