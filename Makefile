@@ -16,7 +16,14 @@ PROGRAMS := $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(p)/main.c),$(p)))
 PKGS := libuv libprotobuf-c libsodium libnl-3.0 libnl-route-3.0 libnl-genl-3.0 \
 	libmnl libnftnl jansson libmicrohttpd sqlite3
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# libFuzzer targets: clang, coverage on every object, sanitizers on.
+O ?= build/fuzz
+CC := clang
+OPTFLAGS := -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+LDSAN := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),1)
 O ?= build/san
 OPTFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
@@ -98,9 +105,9 @@ $(LIBSM): $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-# t/unit/test_<program>_<module>.c links that program's modules; any other
-# test links lib/ only.
-test_prog = $(firstword $(foreach p,$(PROGRAMS),$(if $(filter test_$(p)_%,$(1)),$(p))))
+# t/unit/test_<program>_<module>.c (and t/fuzz/fuzz_<program>_<x>.c) links
+# that program's modules; any other test links lib/ only.
+test_prog = $(firstword $(foreach p,$(PROGRAMS),$(if $(filter test_$(p)_% fuzz_$(p)_%,$(1)),$(p))))
 test_archive = $(if $(call test_prog,$(1)),$(O)/$(call test_prog,$(1))/lib$(call test_prog,$(1)).a)
 
 .SECONDEXPANSION:
@@ -115,6 +122,27 @@ $(O)/t/tools/%: t/tools/%.c $(LIBSM) | $(PROTO_H)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBSM) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
 
+# Fuzz targets: `make fuzz` builds them (clang, libFuzzer, ASan+UBSan) into
+# build/fuzz/, `make fuzz-smoke` runs each for FUZZ_SECONDS over its corpus
+# and every past crash kept in t/fuzz/regress/<target>/.
+FUZZ_SRC := $(wildcard t/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst t/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 10
+
+$(O)/fuzz/%: t/fuzz/%.c $$(call test_archive,$$*) $(LIBSM) | $(PROTO_H)
+	@mkdir -p $(@D)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer -o $@ $< \
+		$(call test_archive,$*) $(LIBSM) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-build
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-smoke: fuzz
+	@O=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/smoke.sh
+
 deps:
 	@sh contrib/deps.sh
 
@@ -124,6 +152,10 @@ check: deps
 
 check-unit: all
 	@O=$(O) sh t/run.sh unit
+
+# Unit tests under valgrind's memcheck; leaks and errors fail.
+check-valgrind: all
+	@O=$(O) VALGRIND=1 sh t/run.sh unit
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -140,7 +172,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps check check-unit demo install clean
+.PHONY: all deps check check-unit check-valgrind demo install clean fuzz fuzz-build fuzz-smoke
 .DELETE_ON_ERROR:
 .SECONDARY:
 

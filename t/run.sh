@@ -2,6 +2,7 @@
 # Runs every test: unit tests (Check binaries in $O/t/) and, as root, the
 # network-namespace tests in t/e2e/. One line per test, then a closing line
 # "check: N passed, N failed, N skipped". Usage: t/run.sh [unit|e2e] [NAME...]
+# VALGRIND=1 runs the unit tests under valgrind's memcheck (leaks are errors).
 set -u
 O=${O:-build}
 what=${1:-all}
@@ -41,7 +42,12 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		[ -x "$t" ] || continue
 		n=$(basename "$t")
 		selected "$n" || continue
-		run_one "$n" 300 "$t"
+		if [ "${VALGRIND:-0}" = 1 ]; then
+			CK_FORK=no run_one "$n" 600 valgrind -q --error-exitcode=99 \
+				--leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
+		else
+			run_one "$n" 300 "$t"
+		fi
 	done
 fi
 
