@@ -10,6 +10,8 @@ SYSCONFDIR ?= /etc
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
+.DEFAULT_GOAL := all
+
 ALL_PROGRAMS := basenoded supernoded exitpeerd clientd wgrelay natctl
 # A program is built once its folder has a main.c.
 PROGRAMS := $(foreach p,$(ALL_PROGRAMS),$(if $(wildcard $(p)/main.c),$(p)))

@@ -29,6 +29,9 @@ void identity_release(struct identity *id);
  */
 int identity_save(const struct identity *id, const char *path);
 int identity_load(struct identity *id, const char *path);
+/* Loads the key file, or on -ENOENT generates an identity and saves it
+ * there (first start of a daemon). Same errors as load and save. */
+int identity_load_or_create(struct identity *id, const char *path);
 
 /* base64 (standard alphabet, padded) of a 32-byte key. out must hold
  * KEY_B64_LEN bytes. */
