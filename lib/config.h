@@ -14,7 +14,7 @@ struct config_key {
 	const char *name;
 	enum config_type type;
 	const char *def;   /* default value as text; NULL: unset */
-	long min, max;     /* CFG_INT range */
+	long min, max;     /* CFG_INT range; 0, 0: any long */
 	const char *help;  /* one line, for -h and the man page */
 };
 

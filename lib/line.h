@@ -18,7 +18,8 @@
 #define LINE_ESYS "system"        /* the kernel or a library refused */
 
 /*
- * Splits one line (without its newline) in place into words separated by one
+ * Splits one line (without its newline; line[len] must be writable, as in a
+ * NUL-terminated line) in place into words separated by one
  * or more spaces. A word may hold escapes: "\\" for a backslash, "\xHH" for a
  * byte (not NUL, two hex digits). Control bytes (below 0x20, and 0x7f) are
  * refused; tabs are not separators. An empty line, or one of only spaces, has no

@@ -15,11 +15,16 @@ struct line_server;
  * read: root always; else uid == allow_uid or gid == allow_gid (-1: nobody). */
 struct line_server_opts {
 	const char *path;
-	mode_t mode;        /* e.g. 0660 */
+	mode_t mode;        /* e.g. 0660; 0: 0660 */
 	uid_t allow_uid;
 	gid_t allow_gid;
 	int max_clients;    /* 0: 64 */
 };
+
+/* The SO_PEERCRED decision above, for a peer's uid and primary gid: 1 allowed,
+ * 0 not. (The server also accepts a peer whose supplementary groups hold
+ * allow_gid, read with SO_PEERGROUPS.) */
+int line_peer_allowed(uid_t uid, gid_t gid, const struct line_server_opts *opts);
 
 /* Binds (replacing a stale socket file), chmods and listens. Returns 0 and
  * *out, or a negative errno with nothing left behind. */

@@ -7,7 +7,9 @@
 
 /*
  * One verb. `name` is one or two words ("list", "peer add"); min_args and
- * max_args count the words after the name. The handler fills the reply
+ * max_args count the words after the name (max_args -1: no limit); the handler
+ * gets only those words (argv[0] is the first word after the name) and a reply
+ * already set to plain "ok". The handler fills the reply
  * (line_reply_ok/line_reply_err) and returns 0, or a negative errno after
  * filling an err reply. A handler must leave nothing half-applied on error.
  */
