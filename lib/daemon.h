@@ -1,0 +1,51 @@
+/* What every program's main() shares: the standard flags (STYLE habit 16:
+ * -d -n -v -c FILE -o key=value -h, plus -k print public key and -s PATH
+ * send one admin request), reading the config file and its overrides, and
+ * the exit codes. lib/ never exits: these return codes for main to use. */
+#ifndef SM_DAEMON_H
+#define SM_DAEMON_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include "config.h"
+
+#define EXIT_ERR 1     /* a request was answered err */
+#define EXIT_USAGE 100 /* usage or config error: restarting will not help */
+#define EXIT_TEMP 111  /* temporary failure: cannot bind, peer down, ... */
+
+#define DAEMON_MAX_OVERRIDES 64
+
+struct daemon_flags {
+	const char *conf;      /* -c, else the default path */
+	int conf_explicit;     /* -c was given: a missing file is an error */
+	int foreground;        /* -d */
+	int check;             /* -n */
+	int verbose;           /* -v */
+	int help;              /* -h */
+	int print_key;         /* -k */
+	const char *client;    /* -s PATH ("-": the configured admin socket) */
+	char *overrides[DAEMON_MAX_OVERRIDES]; /* -o, in order */
+	int noverrides;
+	int nwords;            /* words after the flags (the -s request) */
+	char **words;
+};
+
+/*
+ * Parses argv. Returns 0, or EXIT_USAGE with a one-line reason in err
+ * (unknown flag, too many -o, words without -s, -s without words).
+ */
+int daemon_parse_flags(int argc, char **argv, const char *default_conf,
+                       struct daemon_flags *f, char *err, size_t err_size);
+
+/* Loads f->conf (a missing default file is fine), then applies every -o.
+ * Returns 0 or a negative errno with "<file>:<line>: ..." or similar in err. */
+int daemon_read_config(struct config *c, const struct daemon_flags *f,
+                       char *err, size_t err_size);
+
+/* Numeric "IPv4:port" or "[IPv6]:port" (no DNS) into ss; -EINVAL if not. */
+int daemon_parse_sockaddr(const char *text, struct sockaddr_storage *ss);
+
+/* Ensures the directory holding path exists (mode 0700 when created). */
+int daemon_mkdir_parent(const char *path);
+
+#endif
