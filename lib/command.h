@@ -40,15 +40,18 @@ void cmd_sender_free(struct cmd_sender *s);
 
 /*
  * Sends a command now. payload is the encoded body (SetupExit, ...), copied.
- * id_out (may be NULL) receives the command id. Returns 0, or a negative
- * errno without calling done.
+ * id_out (may be NULL) receives the command id. Returns 0 (even if this first
+ * transmit failed: it is retried), or a negative errno without calling done:
+ * -EINVAL (unknown type, no transmit/done), -EMSGSIZE (above MSG_MAX once
+ * wrapped), -ECANCELED (sender being freed), -ENOMEM.
  */
 int cmd_send(struct cmd_sender *s, Supermesh__CommandType type, const uint8_t *payload,
              size_t len, cmd_transmit_fn transmit, void *target, cmd_done_fn done,
              void *arg, uint8_t id_out[MSG_ID_LEN]);
 
 /* Feeds a received CommandResponse: 0 if it matched a pending command (whose
- * done callback ran), -ENOENT for unknown or late ids (ignore them). */
+ * done callback ran), -ENOENT for unknown, late or not 16-byte ids (ignore
+ * them), -EINVAL for NULL. */
 int cmd_sender_response(struct cmd_sender *s, const Supermesh__CommandResponse *resp);
 
 /* Cancels every pending command sent to target (-ECANCELED callbacks). */
@@ -71,10 +74,13 @@ struct cmd_outcome {
 
 /* 1 and *out if command_id was applied before, 0 if not, negative errno. */
 int cmd_journal_find(struct state *st, const uint8_t id[MSG_ID_LEN], struct cmd_outcome *out);
-/* Records the outcome of an applied command (replacing any). 0 or -EIO. */
+/* Records the outcome of an applied command (replacing any). The error text
+ * is cut to fit its array at a UTF-8 boundary. 0, -EINVAL (result_len above
+ * 4096, no open state) or -EIO. */
 int cmd_journal_store(struct state *st, const uint8_t id[MSG_ID_LEN],
                       const struct cmd_outcome *o);
-/* Drops entries older than max_age_s (ids are kept 24 h by the daemons). */
+/* Drops entries older than max_age_s (ids are kept 24 h by the daemons).
+ * 0, -EINVAL (negative age) or -EIO. */
 int cmd_journal_expire(struct state *st, int64_t max_age_s);
 
 #endif

@@ -11,7 +11,9 @@ struct state {
 
 /* Opens (creating) path with WAL journaling, busy timeout and foreign keys,
  * then runs `schema` (SQL statements, CREATE ... IF NOT EXISTS) in one
- * transaction. Returns 0 or a negative errno; err gets SQLite's message. */
+ * transaction. The file is made mode 0600. Returns 0 or a negative errno
+ * (-ENOTSUP if WAL is refused, e.g. ":memory:"); err gets the message and
+ * nothing is left open. */
 int state_open(struct state *st, const char *path, const char *schema,
                char *err, size_t err_size);
 void state_close(struct state *st);
