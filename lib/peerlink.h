@@ -33,12 +33,16 @@ struct peerlink_cbs {
 	/* Any message but Ping/Pong, which the peerlink answers itself. Valid
 	 * only during the call. */
 	void (*on_message)(struct peerlink *pl, const Supermesh__ControlMessage *m);
-	/* The stream went down (status as channel on_close); a reconnect is
-	 * scheduled after the backoff delay. Not called by peerlink_free. */
+	/* The stream went down, or an attempt failed before it came up (status
+	 * as channel on_close; -ETIMEDOUT "heartbeat_timeout" for a silent
+	 * stream); a reconnect is scheduled after the backoff delay. Called for
+	 * every failed attempt, never by peerlink_free. */
 	void (*on_down)(struct peerlink *pl, int status, const char *reason);
 };
 
-/* Starts connecting at once. Returns 0 and *out, or a negative errno. */
+/* Starts connecting at once. Returns 0 and *out, or a negative errno
+ * (-EINVAL, -EAFNOSUPPORT for bad options) without any callback.
+ * Our Pings carry uv_now(), opaque to the peer, which only echoes it. */
 int peerlink_new(uv_loop_t *loop, const struct peerlink_opts *opts,
                  const struct peerlink_cbs *cbs, void *data, struct peerlink **out);
 /* Closes the stream and timers; memory is freed from close callbacks, so

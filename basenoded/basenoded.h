@@ -1,0 +1,27 @@
+/* basenoded's shared state: one per process, made by main.c (or a test) and
+ * handed to the stream server and the admin socket. */
+#ifndef BN_BASENODED_H
+#define BN_BASENODED_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "directory.h"
+#include "keys.h"
+#include "policy.h"
+
+struct store;
+struct stream_server;
+
+struct basenoded {
+	uv_loop_t *loop;
+	struct identity id;
+	struct directory dir;
+	struct auth_policy policy;
+	struct store *store;           /* NULL: blacklist not persisted (tests) */
+	struct stream_server *streams; /* NULL until listening */
+	uint32_t heartbeat_s;          /* asked of every supernode */
+	uint64_t dead_after_ms;        /* silent this long: evicted */
+	size_t max_streams;            /* 0: no limit */
+};
+
+#endif

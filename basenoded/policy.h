@@ -1,0 +1,55 @@
+/* Who may open a stream to basenoded: role, blacklist, optional allow-list,
+ * and a per-IP token bucket on authentication attempts. */
+#ifndef BN_POLICY_H
+#define BN_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include "directory.h"
+#include "handshake.h"
+#include "handshake.pb-c.h"
+
+/* Buckets are shared by IPs that hash alike; the hash is keyed with a
+ * random key so no one can aim a collision at someone else's bucket. */
+#define POLICY_BUCKETS 4096
+
+struct rate_bucket {
+	double tokens;
+	uint64_t at_ms; /* 0: never used */
+};
+
+struct auth_policy {
+	const struct directory *dir;      /* for the blacklist */
+	uint8_t (*allow)[ID_PK_LEN];      /* NULL: open to every supernode */
+	size_t nallow;
+	double rate_per_s, burst;         /* rate_per_s 0: no limit */
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	struct rate_bucket buckets[POLICY_BUCKETS];
+};
+
+void policy_init(struct auth_policy *p, const struct directory *dir, double rate_per_s,
+                 double burst);
+void policy_release(struct auth_policy *p);
+
+/*
+ * Allow-list text: one key per line (base64, or 64 hex digits), blank lines
+ * and '#' comments skipped. Replaces the current list. 0, or -EINVAL with
+ * "line N: what" in err, or -ENOMEM. Nothing changes on error.
+ */
+int policy_parse_allow(struct auth_policy *p, const char *buf, size_t len, char *err,
+                       size_t err_size);
+/* The same from a file; other negative errno if it cannot be read. */
+int policy_load_allow(struct auth_policy *p, const char *path, char *err, size_t err_size);
+
+/* One verified AuthRequest from addr at now_ms (monotonic). Returns 0 to
+ * accept, or -EACCES with *reason one of "rate", "role", "blacklisted",
+ * "not_allowed". Every call spends a token of addr's bucket. */
+int policy_check(struct auth_policy *p, const struct hs_auth *auth,
+                 const struct sockaddr_storage *addr, uint64_t now_ms, const char **reason);
+
+/* A supernode id as text: padded base64 or 64 hex digits. 0 or -EINVAL. */
+int id_parse(const char *text, uint8_t id[ID_PK_LEN]);
+
+#endif

@@ -1,0 +1,135 @@
+/* What every program's main() shares: the standard flags, the config file
+ * with its -o overrides, numeric socket addresses, and parent directories. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+#include "daemon.h"
+
+static int flag_err(char *err, size_t err_size, const char *what, const char *arg)
+{
+	if (err && err_size)
+		snprintf(err, err_size, "%s%s", what, arg);
+	return EXIT_USAGE;
+}
+
+/* One option letter into f; EXIT_USAGE with err on a bad one. */
+static int flag_one(int ch, struct daemon_flags *f, char *err, size_t err_size)
+{
+	char letter[2];
+
+	switch (ch) {
+	case 'c': f->conf = optarg; f->conf_explicit = 1; break;
+	case 'd': f->foreground = 1; break;
+	case 'h': f->help = 1; break;
+	case 'k': f->print_key = 1; break;
+	case 'n': f->check = 1; break;
+	case 'o':
+		if (f->noverrides == DAEMON_MAX_OVERRIDES)
+			return flag_err(err, err_size, "too many -o", "");
+		f->overrides[f->noverrides++] = optarg;
+		break;
+	case 's': f->client = optarg; break;
+	case 'v': f->verbose = 1; break;
+	case ':':
+		snprintf(letter, sizeof(letter), "%c", optopt);
+		return flag_err(err, err_size, "missing argument to -", letter);
+	default:
+		snprintf(letter, sizeof(letter), "%c", optopt);
+		return flag_err(err, err_size, "unknown option -", letter);
+	}
+	return 0;
+}
+
+int daemon_parse_flags(int argc, char **argv, const char *default_conf,
+                       struct daemon_flags *f, char *err, size_t err_size)
+{
+	int ch, rc = 0, saved_opterr = opterr;
+
+	memset(f, 0, sizeof(*f));
+	f->conf = default_conf;
+	/* optind 0 makes glibc start over, so main and tests may call this
+	 * more than once; opterr 0 because lib/ never prints. The leading ':'
+	 * tells a missing argument from an unknown letter. */
+	optind = 0;
+	opterr = 0;
+	while (rc == 0 && (ch = getopt(argc, argv, "+:c:dhkno:s:v")) != -1)
+		rc = flag_one(ch, f, err, err_size);
+	opterr = saved_opterr;
+	if (rc)
+		return rc;
+	f->nwords = argc - optind;
+	f->words = argv + optind;
+	if (f->help)
+		return 0;
+	if (!f->client && f->nwords > 0)
+		return flag_err(err, err_size, "admin request words need -s: ", f->words[0]);
+	if (f->client && f->nwords == 0)
+		return flag_err(err, err_size, "-s needs a verb after the flags", "");
+	return 0;
+}
+
+int daemon_read_config(struct config *c, const struct daemon_flags *f,
+                       char *err, size_t err_size)
+{
+	int i, rc = 0;
+
+	if (f->conf) {
+		rc = config_load_file(c, f->conf, err, err_size);
+		/* Running without a config file is normal: defaults and -o. */
+		if (rc == -ENOENT && !f->conf_explicit)
+			rc = 0;
+	}
+	for (i = 0; rc == 0 && i < f->noverrides; i++)
+		rc = config_set_override(c, f->overrides[i], err, err_size);
+	return rc;
+}
+
+int daemon_parse_sockaddr(const char *text, struct sockaddr_storage *ss)
+{
+	char host[256];
+	uint16_t port;
+
+	if (!text || config_parse_addr(text, host, sizeof(host), &port) < 0)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (text[0] != '[' && uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
+		return 0;
+	if (text[0] == '[' && uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
+		return 0;
+	memset(ss, 0, sizeof(*ss));
+	return -EINVAL;
+}
+
+int daemon_mkdir_parent(const char *path)
+{
+	char buf[CONFIG_VALUE_MAX + 1], *p;
+	struct stat st;
+
+	if (!path || !path[0])
+		return -EINVAL;
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	p = strrchr(buf, '/');
+	if (!p || p == buf)
+		return 0; /* in the working directory, or in / */
+	*p = '\0';
+	/* Walk the components so "a/b/c" creates a, then a/b. */
+	for (p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char ch = *p;
+
+		*p = '\0';
+		if (buf[0] && mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		if (!(*p = ch))
+			break;
+	}
+	/* EEXIST above may have been a file in the way. */
+	if (stat(buf, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}

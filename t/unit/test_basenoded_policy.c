@@ -1,0 +1,217 @@
+/* basenoded's auth policy: role, blacklist, allow-list file format, the
+ * per-IP token bucket, and supernode ids as base64 or hex. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "../../basenoded/policy.h"
+
+static struct directory dir;
+static struct auth_policy pol;
+
+static void setup(void)
+{
+	ck_assert_int_eq(keys_init(), 0);
+	directory_init(&dir);
+	policy_init(&pol, &dir, 20, 40);
+	/* A fixed key makes bucket placement, and so the test, deterministic. */
+	memset(pol.hash_key, 7, sizeof(pol.hash_key));
+}
+
+static void teardown(void)
+{
+	policy_release(&pol);
+	directory_release(&dir);
+}
+
+static struct sockaddr_storage ip4(const char *text)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(40000);
+	ck_assert_int_eq(inet_pton(AF_INET, text, &s4->sin_addr), 1);
+	return ss;
+}
+
+static struct hs_auth auth_of(uint8_t n, uint32_t role)
+{
+	struct hs_auth a;
+
+	memset(&a, 0, sizeof(a));
+	memset(a.peer_id, n, sizeof(a.peer_id));
+	a.role = role;
+	return a;
+}
+
+static int check(uint8_t n, uint32_t role, const char *ip, uint64_t now, const char **why)
+{
+	struct hs_auth a = auth_of(n, role);
+	struct sockaddr_storage ss = ip4(ip);
+
+	*why = "";
+	return policy_check(&pol, &a, &ss, now, why);
+}
+
+START_TEST(only_supernodes)
+{
+	const char *why;
+
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1, &why), 0);
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_CLIENT, "10.0.0.1", 1, &why), -EACCES);
+	ck_assert_str_eq(why, "role");
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_EXIT, "10.0.0.1", 1, &why), -EACCES);
+	ck_assert_int_eq(check(1, 99, "10.0.0.1", 1, &why), -EACCES);
+}
+END_TEST
+
+START_TEST(blacklisted_refused)
+{
+	uint8_t id[ID_PK_LEN];
+	const char *why;
+	void *live;
+
+	memset(id, 3, sizeof(id));
+	ck_assert_int_eq(directory_blacklist_add(&dir, id, &live), 0);
+	ck_assert_int_eq(check(3, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1, &why), -EACCES);
+	ck_assert_str_eq(why, "blacklisted");
+	ck_assert_int_eq(check(4, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1, &why), 0);
+}
+END_TEST
+
+START_TEST(allow_list)
+{
+	char text[512], b64[KEY_B64_LEN], hex[2 * ID_PK_LEN + 1], err[128];
+	uint8_t id[ID_PK_LEN];
+	const char *why;
+
+	memset(id, 5, sizeof(id));
+	key_to_base64(id, b64);
+	memset(id, 6, sizeof(id));
+	bytes_to_hex(id, ID_PK_LEN, hex);
+	snprintf(text, sizeof(text), "# supernodes we run\n\n  %s  \r\n%s", b64, hex);
+	ck_assert_int_eq(policy_parse_allow(&pol, text, strlen(text), err, sizeof(err)), 0);
+	ck_assert_uint_eq(pol.nallow, 2);
+	ck_assert_int_eq(check(5, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1, &why), 0);
+	ck_assert_int_eq(check(6, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1, &why), 0);
+	ck_assert_int_eq(check(7, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1, &why), -EACCES);
+	ck_assert_str_eq(why, "not_allowed");
+	/* A bad line is an error naming it, and the old list stays. */
+	snprintf(text, sizeof(text), "%s\nnot-a-key\n", b64);
+	ck_assert_int_eq(policy_parse_allow(&pol, text, strlen(text), err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "line 2: not a base64 or hex key");
+	ck_assert_uint_eq(pol.nallow, 2);
+	/* An empty list is still a list: nobody is allowed. */
+	ck_assert_int_eq(policy_parse_allow(&pol, "# none\n", 7, err, sizeof(err)), 0);
+	ck_assert_int_eq(check(5, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1, &why), -EACCES);
+}
+END_TEST
+
+START_TEST(allow_file)
+{
+	char path[] = "/tmp/test_bn_allowXXXXXX", b64[KEY_B64_LEN], err[256];
+	uint8_t id[ID_PK_LEN];
+	int fd;
+
+	memset(id, 9, sizeof(id));
+	key_to_base64(id, b64);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, b64, strlen(b64)), (ssize_t)strlen(b64));
+	close(fd);
+	ck_assert_int_eq(policy_load_allow(&pol, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(pol.nallow, 1);
+	unlink(path);
+	ck_assert_int_eq(policy_load_allow(&pol, path, err, sizeof(err)), -ENOENT);
+	ck_assert_uint_eq(pol.nallow, 1);
+}
+END_TEST
+
+START_TEST(rate_per_ip)
+{
+	const char *why;
+	int i;
+
+	for (i = 0; i < 40; i++)
+		ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1000, &why), 0);
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1000, &why),
+	                 -EACCES);
+	ck_assert_str_eq(why, "rate");
+	/* Refused attempts count too: a client role is still rate limited. */
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_CLIENT, "10.0.0.1", 1000, &why), -EACCES);
+	ck_assert_str_eq(why, "rate");
+	/* Another IP has its own bucket. */
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.2", 1000, &why), 0);
+	/* 20/s: 50 ms buys one more attempt, not two. */
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1050, &why), 0);
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 1050, &why),
+	                 -EACCES);
+	/* Long idle refills up to the burst, no further. */
+	for (i = 0; i < 40; i++)
+		ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 100000, &why),
+		                 0);
+	ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 100000, &why),
+	                 -EACCES);
+}
+END_TEST
+
+START_TEST(rate_zero_is_unlimited)
+{
+	const char *why;
+	int i;
+
+	policy_init(&pol, &dir, 0, 1);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(check(1, SUPERMESH__ROLE__ROLE_SUPERNODE, "10.0.0.1", 5, &why), 0);
+}
+END_TEST
+
+START_TEST(id_text_forms)
+{
+	uint8_t id[ID_PK_LEN], want[ID_PK_LEN];
+	char b64[KEY_B64_LEN], hex[2 * ID_PK_LEN + 1];
+
+	randombytes_buf(want, sizeof(want));
+	key_to_base64(want, b64);
+	bytes_to_hex(want, ID_PK_LEN, hex);
+	ck_assert_int_eq(id_parse(b64, id), 0);
+	ck_assert_mem_eq(id, want, ID_PK_LEN);
+	memset(id, 0, sizeof(id));
+	ck_assert_int_eq(id_parse(hex, id), 0);
+	ck_assert_mem_eq(id, want, ID_PK_LEN);
+	hex[10] = 'g';
+	ck_assert_int_eq(id_parse(hex, id), -EINVAL);
+	ck_assert_int_eq(id_parse("", id), -EINVAL);
+	ck_assert_int_eq(id_parse("abc", id), -EINVAL);
+	b64[10] = '\0';
+	ck_assert_int_eq(id_parse(b64, id), -EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("basenoded_policy");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, only_supernodes);
+	tcase_add_test(tc, blacklisted_refused);
+	tcase_add_test(tc, allow_list);
+	tcase_add_test(tc, allow_file);
+	tcase_add_test(tc, rate_per_ip);
+	tcase_add_test(tc, rate_zero_is_unlimited);
+	tcase_add_test(tc, id_text_forms);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

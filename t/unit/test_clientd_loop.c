@@ -1,0 +1,720 @@
+/* clientd on loopback, no root: a fake supernode (lib channel server) and a
+ * fake wgrelay (lib line_server recording every request) around a real
+ * clientd core. Proves the requests clientd makes and their order: tunnel
+ * up, rotation (new peer before old), fail-closed drop, user disconnect,
+ * rollback on a wgrelay error, malformed answers, resync after reconnect
+ * and after a restart. Longer than our usual file: the two fakes only make
+ * sense next to the cases that read what they recorded. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+#include "channel.h"
+#include "line_server.h"
+#include "log.h"
+#include "msg.h"
+#include "../../clientd/clientd.h"
+
+#define MAXREQ 128
+#define SID_BYTE 0x51
+
+static struct {
+	uv_loop_t loop;
+	uv_timer_t guard;
+	uv_tcp_t listener;
+	struct sockaddr_in addr;
+	char addr_text[64], dir[64], wg_sock[96], db[96];
+	struct identity sid, cid;
+	struct channel *ch;        /* the client's stream, server side */
+	int opened, accepted, role_ok;
+	struct line_server *wg;
+	char reqs[MAXREQ][PLAN_REQ_MAX];
+	size_t nreq;
+	const char *fail_on;       /* wgrelay answers err to requests starting so */
+	struct clientd *cd;
+	struct clientd_opts o;
+	/* what the supernode received */
+	size_t n_exit_req, n_info, n_cmd, n_resp;
+	uint8_t req_id[16];
+	char region[64];
+	size_t info_sessions;
+	uint8_t info_sid[16];
+	int cmd_type;
+	uint8_t cmd_id[16], cmd_sid[16];
+	char cmd_reason[64];
+	uint8_t resp_id[16];
+	int resp_ok;
+	char resp_err[128];
+} E;
+
+static uint8_t wg_pub[32], key_a[32], key_b[32], sess[16];
+static char wg64[KEY_B64_LEN], a64[KEY_B64_LEN], b64[KEY_B64_LEN];
+
+/* ---- fake wgrelay ---- */
+
+static void record(const char *name, int argc, char **argv, struct line_reply *r)
+{
+	char *q = E.reqs[E.nreq < MAXREQ ? E.nreq : MAXREQ - 1];
+	size_t len;
+	int i;
+
+	snprintf(q, PLAN_REQ_MAX, "%s", name);
+	for (i = 0; i < argc; i++) {
+		len = strlen(q);
+		snprintf(q + len, PLAN_REQ_MAX - len, " %s", argv[i]);
+	}
+	E.nreq++;
+	if (E.fail_on && !strncmp(q, E.fail_on, strlen(E.fail_on))) {
+		line_reply_err(r, LINE_ESYS, "boom");
+		return;
+	}
+	if (!strcmp(name, "iface ensure")) {
+		line_reply_kv(r, "name", argv[0]);
+		line_reply_kv(r, "pubkey", wg64);
+		line_reply_kv(r, "port", "41414");
+	}
+}
+
+#define REC(fn, name) \
+	static void fn(void *ctx, int argc, char **argv, struct line_reply *r) \
+	{ record(name, argc, argv, r); }
+REC(v_iface, "iface ensure")
+REC(v_peer_add, "peer add")
+REC(v_peer_del, "peer del")
+REC(v_addr_add, "addr add")
+REC(v_addr_del, "addr del")
+REC(v_route_add, "route add")
+REC(v_route_del, "route del")
+REC(v_rule_add, "rule add")
+REC(v_rule_del, "rule del")
+
+static const struct verb fake_verbs[] = {
+	{ "iface ensure", 0, -1, v_iface, "" }, { "peer add", 0, -1, v_peer_add, "" },
+	{ "peer del", 0, -1, v_peer_del, "" }, { "addr add", 0, -1, v_addr_add, "" },
+	{ "addr del", 0, -1, v_addr_del, "" }, { "route add", 0, -1, v_route_add, "" },
+	{ "route del", 0, -1, v_route_del, "" }, { "rule add", 0, -1, v_rule_add, "" },
+	{ "rule del", 0, -1, v_rule_del, "" }, { NULL, 0, 0, NULL, NULL },
+};
+
+/* ---- fake supernode ---- */
+
+static void on_auth(struct channel *ch, const struct hs_auth *a, struct channel_verdict *v)
+{
+	E.role_ok = a->role == 1 && a->has_wg_pubkey && !memcmp(a->wg_pubkey, wg_pub, 32);
+	v->accept = 1;
+	v->heartbeat_s = 10;
+}
+
+static void on_open(struct channel *ch)
+{
+	E.opened++;
+}
+
+static void got_command(const Supermesh__Command *c)
+{
+	Supermesh__Disconnect *d;
+
+	E.n_cmd++;
+	E.cmd_type = c->type;
+	if (c->command_id.len == 16)
+		memcpy(E.cmd_id, c->command_id.data, 16);
+	d = supermesh__disconnect__unpack(NULL, c->payload.len, c->payload.data);
+	if (d && d->session_id.len == 16)
+		memcpy(E.cmd_sid, d->session_id.data, 16);
+	if (d)
+		snprintf(E.cmd_reason, sizeof(E.cmd_reason), "%s", d->reason);
+	supermesh__disconnect__free_unpacked(d, NULL);
+}
+
+static void on_message(struct channel *ch, const uint8_t *data, size_t len)
+{
+	Supermesh__ControlMessage *m = msg_unpack(data, len);
+
+	ck_assert_ptr_nonnull(m);
+	switch (m->body_case) {
+	case SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_REQUEST:
+		E.n_exit_req++;
+		ck_assert_uint_eq(m->exit_request->request_id.len, 16);
+		memcpy(E.req_id, m->exit_request->request_id.data, 16);
+		snprintf(E.region, sizeof(E.region), "%s", m->exit_request->region);
+		break;
+	case SUPERMESH__CONTROL_MESSAGE__BODY_INFO_RESPONSE:
+		E.n_info++;
+		E.info_sessions = m->info_response->n_sessions;
+		if (E.info_sessions && m->info_response->sessions[0]->session_id.len == 16)
+			memcpy(E.info_sid, m->info_response->sessions[0]->session_id.data, 16);
+		break;
+	case SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND:
+		got_command(m->command);
+		break;
+	case SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND_RESPONSE:
+		E.n_resp++;
+		memcpy(E.resp_id, m->command_response->command_id.data, 16);
+		E.resp_ok = m->command_response->ok;
+		snprintf(E.resp_err, sizeof(E.resp_err), "%s", m->command_response->error);
+		break;
+	default:
+		break;
+	}
+	msg_free(m);
+}
+
+static void on_close(struct channel *ch, int status, const char *reason)
+{
+	if (E.ch == ch)
+		E.ch = NULL;
+}
+
+static const struct channel_cbs srv_cbs = { on_auth, on_open, on_message, on_close };
+
+static void on_conn(uv_stream_t *l, int status)
+{
+	struct channel_server_opts so = { .id = &E.sid };
+	struct channel *ch;
+
+	ck_assert_int_eq(channel_accept(l, &so, &srv_cbs, NULL, &ch), 0);
+	E.ch = ch;
+	E.accepted++;
+}
+
+/* ---- loop helpers ---- */
+
+static void on_guard(uv_timer_t *t)
+{
+}
+
+static uint64_t now_ms(void)
+{
+	return uv_hrtime() / 1000000;
+}
+
+#define RUN_UNTIL(cond, ms) do { \
+	uint64_t end_ = now_ms() + (ms); \
+	uv_timer_start(&E.guard, on_guard, 5, 5); \
+	while (!(cond) && now_ms() < end_) \
+		uv_run(&E.loop, UV_RUN_ONCE); \
+	uv_timer_stop(&E.guard); \
+	ck_assert_msg(cond, "timed out waiting for: " #cond); \
+} while (0)
+
+/* Runs the loop a little longer: for "nothing else happens" checks. */
+static void settle(unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	uv_timer_start(&E.guard, on_guard, 5, 5);
+	while (now_ms() < end)
+		uv_run(&E.loop, UV_RUN_ONCE);
+	uv_timer_stop(&E.guard);
+}
+
+static void start_clientd(void)
+{
+	char err[256];
+
+	ck_assert_int_eq(clientd_new(&E.loop, &E.o, &E.cd, err, sizeof(err)), 0);
+	RUN_UNTIL(E.ch && channel_state(E.ch) == CH_OPEN && E.cd->link &&
+	          E.n_info > 0, 3000);
+}
+
+static void setup(void)
+{
+	struct line_server_opts lo = { .allow_uid = getuid(), .allow_gid = (gid_t)-1 };
+	int len = (int)sizeof(E.addr);
+
+	memset(&E, 0, sizeof(E));
+	log_set_level(LOG_LVL_ERROR);
+	memset(wg_pub, 0x77, 32);
+	memset(key_a, 0xaa, 32);
+	memset(key_b, 0xbb, 32);
+	memset(sess, SID_BYTE, 16);
+	key_to_base64(wg_pub, wg64);
+	key_to_base64(key_a, a64);
+	key_to_base64(key_b, b64);
+	ck_assert_int_eq(uv_loop_init(&E.loop), 0);
+	uv_timer_init(&E.loop, &E.guard);
+	snprintf(E.dir, sizeof(E.dir), "/tmp/test_clientd.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(E.dir));
+	snprintf(E.wg_sock, sizeof(E.wg_sock), "%s/wg.sock", E.dir);
+	snprintf(E.db, sizeof(E.db), "%s/clientd.db", E.dir);
+	lo.path = E.wg_sock;
+	ck_assert_int_eq(line_server_new(&E.loop, &lo, fake_verbs, NULL, &E.wg), 0);
+	ck_assert_int_eq(identity_generate(&E.sid), 0);
+	ck_assert_int_eq(identity_generate(&E.cid), 0);
+	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &E.addr), 0);
+	ck_assert_int_eq(uv_tcp_init(&E.loop, &E.listener), 0);
+	ck_assert_int_eq(uv_tcp_bind(&E.listener, (const struct sockaddr *)&E.addr, 0), 0);
+	ck_assert_int_eq(uv_listen((uv_stream_t *)&E.listener, 8, on_conn), 0);
+	ck_assert_int_eq(uv_tcp_getsockname(&E.listener, (struct sockaddr *)&E.addr, &len), 0);
+	snprintf(E.addr_text, sizeof(E.addr_text), "127.0.0.1:%u", ntohs(E.addr.sin_port));
+	E.o = (struct clientd_opts){
+		.id = &E.cid, .supernode = E.addr_text, .supernode_key = E.sid.pk,
+		.region = "home", .state_path = E.db, .wgrelay_socket = E.wg_sock,
+		.wg_iface = "smc0", .full_tunnel = 1, .table = 51820, .fwmark = 51820,
+		.rule_priority = 100, .retry_base_ms = 20, .retry_cap_ms = 100,
+		.backoff_base_ms = 20, .helper_timeout_ms = 2000,
+	};
+}
+
+static void stop_clientd(void)
+{
+	clientd_free(E.cd);
+	E.cd = NULL;
+	RUN_UNTIL(!E.ch, 3000);
+}
+
+static void teardown(void)
+{
+	if (E.cd)
+		stop_clientd();
+	if (E.ch)
+		channel_close(E.ch, 0, "end");
+	line_server_free(E.wg);
+	uv_close((uv_handle_t *)&E.listener, NULL);
+	uv_close((uv_handle_t *)&E.guard, NULL);
+	uv_run(&E.loop, UV_RUN_DEFAULT);
+	ck_assert_int_eq(uv_loop_close(&E.loop), 0);
+	unlink(E.db);
+	{
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s-wal", E.db);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", E.db);
+		unlink(p);
+	}
+	rmdir(E.dir);
+	identity_release(&E.sid);
+	identity_release(&E.cid);
+}
+
+/* ---- what the fake supernode sends ---- */
+
+static void send_msg(Supermesh__ControlMessage *m)
+{
+	ck_assert_ptr_nonnull(E.ch);
+	ck_assert_int_eq(msg_send(E.ch, m), 0);
+}
+
+static void wg_fill(Supermesh__WireguardConfig *wg, uint8_t *key, size_t key_len,
+                    const char *addr, const char *ep)
+{
+	supermesh__wireguard_config__init(wg);
+	wg->exit_pubkey.len = key_len;
+	wg->exit_pubkey.data = key;
+	wg->endpoint = (char *)(uintptr_t)ep;
+	wg->client_address = (char *)(uintptr_t)addr;
+	wg->keepalive_s = 25;
+}
+
+static void send_exit_response(int ok, size_t key_len, const char *addr)
+{
+	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
+	Supermesh__ExitResponse r;
+	Supermesh__WireguardConfig wg;
+
+	supermesh__exit_response__init(&r);
+	wg_fill(&wg, key_a, key_len, addr, "198.51.100.7:51820");
+	r.request_id.len = 16;
+	r.request_id.data = E.req_id;
+	r.ok = ok;
+	r.error = ok ? "" : "no exit";
+	r.session_id.len = 16;
+	r.session_id.data = sess;
+	r.path = SUPERMESH__PATH_KIND__PATH_DIRECT;
+	r.wireguard = &wg;
+	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_RESPONSE;
+	m.exit_response = &r;
+	send_msg(&m);
+}
+
+static void send_command(Supermesh__CommandType type, const uint8_t id[16],
+                         const uint8_t *payload, size_t len)
+{
+	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
+	Supermesh__Command c = SUPERMESH__COMMAND__INIT;
+
+	c.command_id.len = 16;
+	c.command_id.data = (uint8_t *)(uintptr_t)id;
+	c.type = type;
+	c.payload.len = len;
+	c.payload.data = (uint8_t *)(uintptr_t)payload;
+	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND;
+	m.command = &c;
+	send_msg(&m);
+}
+
+static void send_rotate(const uint8_t id[16])
+{
+	Supermesh__RotatePeer r = SUPERMESH__ROTATE_PEER__INIT;
+	Supermesh__WireguardConfig wg;
+	uint8_t buf[512];
+
+	wg_fill(&wg, key_b, 32, "10.201.0.9/32", "203.0.113.4:40000");
+	r.session_id.len = 16;
+	r.session_id.data = sess;
+	r.path = SUPERMESH__PATH_KIND__PATH_RELAY;
+	r.wireguard = &wg;
+	r.old_exit_pubkey.len = 32;
+	r.old_exit_pubkey.data = key_a;
+	send_command(SUPERMESH__COMMAND_TYPE__ROTATE_PEER, id, buf,
+	             supermesh__rotate_peer__pack(&r, buf));
+}
+
+static void send_disconnect(const uint8_t id[16], const char *reason)
+{
+	Supermesh__Disconnect d;
+	uint8_t buf[128];
+
+	supermesh__disconnect__init(&d);
+	d.session_id.len = 16;
+	d.session_id.data = sess;
+	d.reason = (char *)(uintptr_t)reason;
+	send_command(SUPERMESH__COMMAND_TYPE__DISCONNECT, id, buf,
+	             supermesh__disconnect__pack(&d, buf));
+}
+
+/* ---- checks on the recorded wgrelay requests ---- */
+
+/* Requests from index `from` on are exactly `want` (NULL-terminated). */
+static void expect_reqs(size_t from, const char *const *want)
+{
+	size_t i;
+
+	for (i = 0; want[i]; i++) {
+		ck_assert_msg(from + i < E.nreq, "missing request %zu: %s", i, want[i]);
+		ck_assert_str_eq(E.reqs[from + i], want[i]);
+	}
+	ck_assert_msg(E.nreq == from + i, "extra request: %s", E.reqs[from + i]);
+}
+
+static int find_req(size_t from, const char *req)
+{
+	size_t i;
+
+	for (i = from; i < E.nreq; i++)
+		if (!strcmp(E.reqs[i], req))
+			return (int)i;
+	return -1;
+}
+
+static char peer_a[256], peer_b[256], del_a[128], del_b[128];
+
+static void make_peer_texts(void)
+{
+	snprintf(peer_a, sizeof(peer_a), "peer add smc0 %s allowed-ips 0.0.0.0/0 endpoint "
+	         "198.51.100.7:51820 keepalive 25", a64);
+	snprintf(peer_b, sizeof(peer_b), "peer add smc0 %s allowed-ips 0.0.0.0/0 endpoint "
+	         "203.0.113.4:40000 keepalive 25", b64);
+	snprintf(del_a, sizeof(del_a), "peer del smc0 %s", a64);
+	snprintf(del_b, sizeof(del_b), "peer del smc0 %s", b64);
+}
+
+/* Start, connect to "eu", answer, and wait for the tunnel. */
+static size_t connect_up(void)
+{
+	size_t mark;
+
+	make_peer_texts();
+	start_clientd();
+	ck_assert_int_eq(E.role_ok, 1);
+	ck_assert_str_eq(E.reqs[0], "iface ensure smc0 fwmark 51820");
+	ck_assert_int_eq(clientd_connect(E.cd, "eu"), 0);
+	RUN_UNTIL(E.n_exit_req == 1, 3000);
+	ck_assert_str_eq(E.region, "eu");
+	mark = E.nreq;
+	send_exit_response(1, 32, "10.200.0.5/32");
+	RUN_UNTIL(E.cd->s.state == CS_CONNECTED, 3000);
+	return mark;
+}
+
+/* ---- cases ---- */
+
+START_TEST(connect_brings_tunnel_up)
+{
+	const char *want[] = {
+		"addr add smc0 10.200.0.5/32", peer_a,
+		"route add 0.0.0.0/0 dev smc0 table 51820",
+		"rule add not fwmark 51820 table 51820 priority 101",
+		"rule add table main suppress-prefixlength 0 priority 100",
+		"rule add to 127.0.0.1/32 table main priority 99",
+		"rule add to 198.51.100.7/32 table main priority 99", NULL,
+	};
+	struct line_reply r;
+	char line[] = "status", hex[33];
+	size_t mark = connect_up();
+
+	expect_reqs(mark, want);
+	ck_assert_str_eq(E.cd->s.address, "10.200.0.5/32");
+	/* The supernode hears the session named once it is up. */
+	RUN_UNTIL(E.info_sessions == 1, 2000);
+	ck_assert_mem_eq(E.info_sid, sess, 16);
+	verb_dispatch_line(clientd_admin_verbs, E.cd, line, strlen(line), &r);
+	line_reply_finish(&r);
+	bytes_to_hex(sess, 16, hex);
+	ck_assert_ptr_nonnull(strstr(r.buf, "ok state=connected region=eu session="));
+	ck_assert_ptr_nonnull(strstr(r.buf, hex));
+	ck_assert_ptr_nonnull(strstr(r.buf, a64));
+	ck_assert_ptr_nonnull(strstr(r.buf, "path=direct address=10.200.0.5/32 "
+	                                    "endpoint=198.51.100.7:51820"));
+	ck_assert_ptr_nonnull(strstr(r.buf, "error=-"));
+}
+END_TEST
+
+START_TEST(rotate_adds_new_before_old)
+{
+	uint8_t id[16];
+	size_t mark, n;
+	int add_b, del_a_at;
+
+	connect_up();
+	mark = E.nreq;
+	memset(id, 0x21, 16);
+	send_rotate(id);
+	RUN_UNTIL(E.n_resp == 1, 3000);
+	ck_assert_int_eq(E.resp_ok, 1);
+	ck_assert_mem_eq(E.resp_id, id, 16);
+	ck_assert_int_eq(E.cd->s.state, CS_CONNECTED);
+	ck_assert_int_eq(E.cd->s.path, CP_RELAY);
+	add_b = find_req(mark, peer_b);
+	del_a_at = find_req(mark, del_a);
+	ck_assert_int_ge(add_b, 0);
+	ck_assert_int_ge(del_a_at, 0);
+	ck_assert_int_lt(add_b, del_a_at);
+	ck_assert_int_lt(find_req(mark, "addr add smc0 10.201.0.9/32"), add_b);
+	ck_assert_int_gt(find_req(mark, "addr del smc0 10.200.0.5/32"), del_a_at);
+	ck_assert_int_ge(find_req(mark, "rule add to 203.0.113.4/32 table main priority 99"), 0);
+	ck_assert_int_ge(find_req(mark, "rule del to 198.51.100.7/32 table main priority 99"), 0);
+	ck_assert_int_lt(find_req(mark, "route del 0.0.0.0/0 dev smc0 table 51820"), 0);
+	/* The same command again is answered from the journal, not applied. */
+	n = E.nreq;
+	send_rotate(id);
+	RUN_UNTIL(E.n_resp == 2, 3000);
+	ck_assert_int_eq(E.resp_ok, 1);
+	settle(50);
+	ck_assert_uint_eq(E.nreq, n);
+}
+END_TEST
+
+/* A full tunnel dropped by the supernode keeps routes and rules: traffic
+ * goes into a peerless interface and is dropped, not leaked. */
+START_TEST(remote_disconnect_fails_closed)
+{
+	const char *want_peer[] = { del_a, NULL };
+	struct line_reply r;
+	char line[] = "status";
+	uint8_t id[16];
+	size_t mark;
+
+	connect_up();
+	mark = E.nreq;
+	memset(id, 0x31, 16);
+	send_disconnect(id, "admin");
+	RUN_UNTIL(E.n_resp == 1, 3000);
+	ck_assert_int_eq(E.resp_ok, 1);
+	ck_assert_int_eq(E.cd->s.state, CS_DISCONNECTED);
+	expect_reqs(mark, want_peer);
+	settle(50);
+	ck_assert_uint_eq(E.n_exit_req, 1); /* not exit_lost: no new request */
+	verb_dispatch_line(clientd_admin_verbs, E.cd, line, strlen(line), &r);
+	line_reply_finish(&r);
+	ck_assert_ptr_nonnull(strstr(r.buf, "state=disconnected"));
+	ck_assert_ptr_nonnull(strstr(r.buf, "fail_closed=yes"));
+	/* The user's disconnect then opens it: rules, routes, address go. */
+	mark = E.nreq;
+	ck_assert_int_eq(clientd_disconnect(E.cd), 0);
+	RUN_UNTIL(E.nreq >= mark + 6 && !E.cd->run, 3000);
+	ck_assert_int_ge(find_req(mark, "route del 0.0.0.0/0 dev smc0 table 51820"), 0);
+	ck_assert_int_ge(find_req(mark, "rule del not fwmark 51820 table 51820 priority 101"), 0);
+	ck_assert_int_ge(find_req(mark, "addr del smc0 10.200.0.5/32"), 0);
+	ck_assert_uint_eq(E.n_cmd, 0); /* no session left to end */
+}
+END_TEST
+
+START_TEST(exit_lost_asks_again)
+{
+	uint8_t id[16];
+
+	connect_up();
+	memset(id, 0x41, 16);
+	send_disconnect(id, "exit_lost");
+	RUN_UNTIL(E.n_resp == 1 && E.n_exit_req == 2, 3000);
+	ck_assert_int_eq(E.cd->s.state, CS_CONNECTING);
+	ck_assert_str_eq(E.region, "eu");
+	ck_assert_int_lt(find_req(0, "route del 0.0.0.0/0 dev smc0 table 51820"), 0);
+}
+END_TEST
+
+START_TEST(user_disconnect_ends_session)
+{
+	const char *want[] = {
+		del_a, "rule del to 127.0.0.1/32 table main priority 99",
+		"rule del to 198.51.100.7/32 table main priority 99",
+		"rule del table main suppress-prefixlength 0 priority 100",
+		"rule del not fwmark 51820 table 51820 priority 101",
+		"route del 0.0.0.0/0 dev smc0 table 51820", "addr del smc0 10.200.0.5/32", NULL,
+	};
+	size_t mark;
+
+	connect_up();
+	mark = E.nreq;
+	ck_assert_int_eq(clientd_disconnect(E.cd), 0);
+	RUN_UNTIL(E.n_cmd == 1 && E.nreq == mark + 7, 3000);
+	ck_assert_int_eq(E.cmd_type, SUPERMESH__COMMAND_TYPE__DISCONNECT);
+	ck_assert_mem_eq(E.cmd_sid, sess, 16);
+	expect_reqs(mark, want);
+	ck_assert_int_eq(E.cd->s.state, CS_DISCONNECTED);
+	ck_assert_int_eq(E.cd->s.has_id, 0);
+}
+END_TEST
+
+START_TEST(wgrelay_error_rolls_back)
+{
+	const char *want[] = {
+		"addr add smc0 10.200.0.5/32", peer_a, "route add 0.0.0.0/0 dev smc0 table 51820",
+		del_a, "addr del smc0 10.200.0.5/32", NULL,
+	};
+	size_t mark;
+
+	make_peer_texts();
+	E.fail_on = "route add";
+	start_clientd();
+	ck_assert_int_eq(clientd_connect(E.cd, "eu"), 0);
+	RUN_UNTIL(E.n_exit_req == 1, 3000);
+	mark = E.nreq;
+	send_exit_response(1, 32, "10.200.0.5/32");
+	RUN_UNTIL(E.cd->s.state == CS_ERROR && E.n_cmd == 1, 3000);
+	expect_reqs(mark, want);
+	ck_assert_ptr_nonnull(strstr(E.cd->s.last_error, "route add"));
+	/* The supernode is told to free the exit it set up. */
+	ck_assert_int_eq(E.cmd_type, SUPERMESH__COMMAND_TYPE__DISCONNECT);
+	ck_assert_mem_eq(E.cmd_sid, sess, 16);
+	ck_assert_int_eq(E.cd->installed.has_peer, 0);
+}
+END_TEST
+
+START_TEST(malformed_exit_response)
+{
+	size_t mark;
+
+	start_clientd();
+	ck_assert_int_eq(clientd_connect(E.cd, "eu"), 0);
+	RUN_UNTIL(E.n_exit_req == 1, 3000);
+	mark = E.nreq;
+	send_exit_response(1, 31, "10.200.0.5/32"); /* short key */
+	RUN_UNTIL(E.cd->s.state == CS_ERROR, 3000);
+	ck_assert_ptr_nonnull(strstr(E.cd->s.last_error, "32 bytes"));
+	ck_assert_int_eq(clientd_connect(E.cd, "eu"), 0);
+	RUN_UNTIL(E.n_exit_req == 2, 3000);
+	send_exit_response(1, 32, "10.200.0.5/33"); /* bad CIDR */
+	RUN_UNTIL(E.cd->s.state == CS_ERROR, 3000);
+	ck_assert_ptr_nonnull(strstr(E.cd->s.last_error, "client address"));
+	settle(50);
+	ck_assert_uint_eq(E.nreq, mark); /* nothing configured */
+	ck_assert_int_eq(E.cd->s.has_id, 0);
+}
+END_TEST
+
+/* An answer that arrives after the user gave up is not configured; the
+ * supernode is told to free the exit it set up for it. */
+START_TEST(late_exit_response_released)
+{
+	size_t mark;
+
+	start_clientd();
+	ck_assert_int_eq(clientd_connect(E.cd, "eu"), 0);
+	RUN_UNTIL(E.n_exit_req == 1, 3000);
+	ck_assert_int_eq(clientd_disconnect(E.cd), 0);
+	mark = E.nreq;
+	send_exit_response(1, 32, "10.200.0.5/32");
+	RUN_UNTIL(E.n_cmd == 1, 3000);
+	ck_assert_int_eq(E.cmd_type, SUPERMESH__COMMAND_TYPE__DISCONNECT);
+	ck_assert_mem_eq(E.cmd_sid, sess, 16);
+	ck_assert_int_eq(E.cd->s.state, CS_DISCONNECTED);
+	settle(50);
+	ck_assert_uint_eq(E.nreq, mark);
+}
+END_TEST
+
+START_TEST(refused_exit_retries)
+{
+	start_clientd();
+	ck_assert_int_eq(clientd_connect(E.cd, "eu"), 0);
+	RUN_UNTIL(E.n_exit_req == 1, 3000);
+	send_exit_response(0, 32, "10.200.0.5/32");
+	RUN_UNTIL(E.n_exit_req == 2, 3000);
+	ck_assert_int_eq(E.cd->s.state, CS_CONNECTING);
+	ck_assert_ptr_nonnull(strstr(E.cd->s.last_error, "no exit"));
+}
+END_TEST
+
+/* The stream drops and comes back: the new stream's InfoResponse names the
+ * session, so the supernode keeps it. */
+START_TEST(reconnect_resyncs)
+{
+	connect_up();
+	RUN_UNTIL(E.info_sessions == 1, 2000);
+	E.n_info = 0;
+	E.info_sessions = 0;
+	memset(E.info_sid, 0, 16);
+	channel_close(E.ch, 0, "bye");
+	RUN_UNTIL(E.accepted == 2 && E.n_info >= 1, 5000);
+	ck_assert_uint_eq(E.info_sessions, 1);
+	ck_assert_mem_eq(E.info_sid, sess, 16);
+	ck_assert_int_eq(E.cd->s.state, CS_CONNECTED);
+}
+END_TEST
+
+/* The session survives a restart of clientd: state from SQLite, the tunnel
+ * re-applied (idempotent verbs), the session named on the new stream. */
+START_TEST(restart_keeps_session)
+{
+	size_t mark;
+
+	connect_up();
+	stop_clientd();
+	E.n_info = 0;
+	E.info_sessions = 0;
+	mark = E.nreq;
+	start_clientd();
+	ck_assert_uint_eq(E.info_sessions, 1);
+	ck_assert_mem_eq(E.info_sid, sess, 16);
+	RUN_UNTIL(E.cd->s.state == CS_CONNECTED, 3000);
+	ck_assert_int_ge(find_req(mark, peer_a), 0);
+	ck_assert_int_ge(find_req(mark, "rule add table main suppress-prefixlength 0 priority 100"),
+	                 0);
+	ck_assert_uint_eq(E.n_exit_req, 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("clientd_loop");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	keys_init();
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, connect_brings_tunnel_up);
+	tcase_add_test(tc, rotate_adds_new_before_old);
+	tcase_add_test(tc, remote_disconnect_fails_closed);
+	tcase_add_test(tc, exit_lost_asks_again);
+	tcase_add_test(tc, user_disconnect_ends_session);
+	tcase_add_test(tc, wgrelay_error_rolls_back);
+	tcase_add_test(tc, malformed_exit_response);
+	tcase_add_test(tc, late_exit_response_released);
+	tcase_add_test(tc, refused_exit_retries);
+	tcase_add_test(tc, reconnect_resyncs);
+	tcase_add_test(tc, restart_keeps_session);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

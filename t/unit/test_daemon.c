@@ -1,0 +1,306 @@
+/* Tests for lib/daemon.c: flag combinations and their errors, reading the
+ * config file (missing default vs explicit) then -o in order, numeric socket
+ * addresses, and creating a file's parent directory. */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "daemon.h"
+
+#define DEF_CONF "/nonexistent/supermesh/test.conf"
+
+static struct daemon_flags f;
+static char err[256];
+
+/* Parses a NULL-terminated list of words as argv (argv[0] is "prog"). */
+static int parse_argv(char **words)
+{
+	static char *argv[DAEMON_MAX_OVERRIDES * 2 + 16];
+	int argc = 0;
+
+	argv[argc++] = (char *)"prog";
+	while (*words)
+		argv[argc++] = *words++;
+	argv[argc] = NULL;
+	err[0] = '\0';
+	return daemon_parse_flags(argc, argv, DEF_CONF, &f, err, sizeof(err));
+}
+
+#define PARSE(...) parse_argv((char *[]){ __VA_ARGS__, NULL })
+
+START_TEST(flags_none)
+{
+	ck_assert_int_eq(parse_argv((char *[]){ NULL }), 0);
+	ck_assert_str_eq(f.conf, DEF_CONF);
+	ck_assert_int_eq(f.conf_explicit, 0);
+	ck_assert_int_eq(f.foreground + f.check + f.verbose + f.help + f.print_key, 0);
+	ck_assert_ptr_null(f.client);
+	ck_assert_int_eq(f.noverrides, 0);
+	ck_assert_int_eq(f.nwords, 0);
+}
+END_TEST
+
+START_TEST(flags_all)
+{
+	ck_assert_int_eq(PARSE("-dnv", "-k", "-c", "/tmp/x.conf", "-o", "a=1"), 0);
+	ck_assert_str_eq(f.conf, "/tmp/x.conf");
+	ck_assert_int_eq(f.conf_explicit, 1);
+	ck_assert_int_eq(f.foreground, 1);
+	ck_assert_int_eq(f.check, 1);
+	ck_assert_int_eq(f.verbose, 1);
+	ck_assert_int_eq(f.print_key, 1);
+	ck_assert_int_eq(f.help, 0);
+	ck_assert_int_eq(f.noverrides, 1);
+	ck_assert_str_eq(f.overrides[0], "a=1");
+	/* Glued arguments work as getopt allows. */
+	ck_assert_int_eq(PARSE("-c/tmp/y.conf", "-ob=2"), 0);
+	ck_assert_str_eq(f.conf, "/tmp/y.conf");
+	ck_assert_str_eq(f.overrides[0], "b=2");
+	/* A second call starts from a clean struct and a reset getopt. */
+	ck_assert_int_eq(PARSE("-v"), 0);
+	ck_assert_int_eq(f.foreground, 0);
+	ck_assert_int_eq(f.verbose, 1);
+	ck_assert_str_eq(f.conf, DEF_CONF);
+}
+END_TEST
+
+START_TEST(flags_client_words)
+{
+	ck_assert_int_eq(PARSE("-o", "x=1", "-s", "-", "status"), 0);
+	ck_assert_str_eq(f.client, "-");
+	ck_assert_int_eq(f.nwords, 1);
+	ck_assert_str_eq(f.words[0], "status");
+	/* '+': flags stop at the first word, so words may look like flags. */
+	ck_assert_int_eq(PARSE("-s", "/run/x.sock", "peer", "-v", "del"), 0);
+	ck_assert_int_eq(f.verbose, 0);
+	ck_assert_int_eq(f.nwords, 3);
+	ck_assert_str_eq(f.words[1], "-v");
+	ck_assert_str_eq(f.words[2], "del");
+}
+END_TEST
+
+START_TEST(flags_errors)
+{
+	ck_assert_int_eq(PARSE("-x"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "-x"));
+	ck_assert_int_eq(PARSE("-c"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "argument"));
+	ck_assert_int_eq(PARSE("-d", "-o"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "-o"));
+	ck_assert_int_eq(PARSE("status"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "status"));
+	ck_assert_int_eq(PARSE("-s", "-"), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "-s"));
+}
+END_TEST
+
+START_TEST(flags_help)
+{
+	ck_assert_int_eq(PARSE("-h"), 0);
+	ck_assert_int_eq(f.help, 1);
+	/* -h wins over word checks: main prints usage and exits 0. */
+	ck_assert_int_eq(PARSE("-h", "stray"), 0);
+	ck_assert_int_eq(f.help, 1);
+}
+END_TEST
+
+START_TEST(flags_override_limit)
+{
+	static char *argv[DAEMON_MAX_OVERRIDES * 2 + 8];
+	int i;
+
+	for (i = 0; i < DAEMON_MAX_OVERRIDES; i++) {
+		argv[2 * i] = (char *)"-o";
+		argv[2 * i + 1] = (char *)"k=v";
+	}
+	argv[2 * i] = NULL;
+	ck_assert_int_eq(parse_argv(argv), 0);
+	ck_assert_int_eq(f.noverrides, DAEMON_MAX_OVERRIDES);
+	argv[2 * i] = (char *)"-o";
+	argv[2 * i + 1] = (char *)"k=v";
+	argv[2 * i + 2] = NULL;
+	ck_assert_int_eq(parse_argv(argv), EXIT_USAGE);
+	ck_assert_ptr_nonnull(strstr(err, "too many"));
+}
+END_TEST
+
+static const struct config_key keys[] = {
+	{ "name", CFG_STR, "node", 0, 0, "name" },
+	{ "port", CFG_INT, "7000", 1, 65535, "port" },
+	{ NULL, 0, NULL, 0, 0, NULL },
+};
+
+/* Writes text into a fresh temp file; its path goes into path. */
+static void write_conf(char *path, size_t size, const char *text)
+{
+	FILE *fp;
+	int fd;
+
+	snprintf(path, size, "/tmp/test_daemon_XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	fp = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+START_TEST(config_missing)
+{
+	struct config c;
+
+	ck_assert_int_eq(config_init(&c, keys), 0);
+	/* The default file may be absent: defaults and -o apply. */
+	ck_assert_int_eq(PARSE("-o", "port=1"), 0);
+	ck_assert_int_eq(daemon_read_config(&c, &f, err, sizeof(err)), 0);
+	ck_assert_int_eq(config_get_int(&c, "port"), 1);
+	/* A file named with -c must exist. */
+	ck_assert_int_eq(PARSE("-c", "/nonexistent/x.conf"), 0);
+	ck_assert_int_eq(daemon_read_config(&c, &f, err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/x.conf"));
+	config_release(&c);
+}
+END_TEST
+
+START_TEST(config_overrides_order)
+{
+	char path[64];
+	struct config c;
+
+	write_conf(path, sizeof(path), "name = fromfile\nport = 10\n");
+	ck_assert_int_eq(config_init(&c, keys), 0);
+	ck_assert_int_eq(PARSE("-c", path, "-o", "port=20", "-o", "port=30"), 0);
+	ck_assert_int_eq(daemon_read_config(&c, &f, err, sizeof(err)), 0);
+	ck_assert_str_eq(config_get(&c, "name"), "fromfile");
+	/* -o beats the file, and the last -o wins. */
+	ck_assert_int_eq(config_get_int(&c, "port"), 30);
+	/* A bad -o is an error naming it; the good ones before it applied. */
+	ck_assert_int_eq(PARSE("-c", path, "-o", "port=40", "-o", "nokey=1"), 0);
+	ck_assert_int_lt(daemon_read_config(&c, &f, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "nokey"));
+	ck_assert_int_eq(config_get_int(&c, "port"), 40);
+	config_release(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(config_bad_file)
+{
+	char path[64];
+	struct config c;
+
+	write_conf(path, sizeof(path), "name = a\nport = 99999\n");
+	ck_assert_int_eq(config_init(&c, keys), 0);
+	ck_assert_int_eq(PARSE("-c", path, "-o", "port=5"), 0);
+	ck_assert_int_eq(daemon_read_config(&c, &f, err, sizeof(err)), -EINVAL);
+	/* "<file>:2: ..." and no override applied after a bad file. */
+	ck_assert_ptr_nonnull(strstr(err, ":2:"));
+	ck_assert_int_eq(config_get_int(&c, "port"), 7000);
+	config_release(&c);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(sockaddr_edges)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+	ck_assert_int_eq(daemon_parse_sockaddr("127.0.0.1:7000", &ss), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_int_eq(ntohs(in->sin_port), 7000);
+	ck_assert_uint_eq(ntohl(in->sin_addr.s_addr), 0x7f000001);
+	ck_assert_int_eq(daemon_parse_sockaddr("0.0.0.0:65535", &ss), 0);
+	ck_assert_int_eq(ntohs(in->sin_port), 65535);
+	ck_assert_int_eq(daemon_parse_sockaddr("[::1]:1", &ss), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_int_eq(ntohs(in6->sin6_port), 1);
+	ck_assert_int_eq(in6->sin6_addr.s6_addr[15], 1);
+	ck_assert_int_eq(daemon_parse_sockaddr("[fd00::5]:51820", &ss), 0);
+	ck_assert_int_eq(ntohs(in6->sin6_port), 51820);
+
+	/* No DNS: names are config_parse_addr-valid but not sockaddrs. */
+	ck_assert_int_eq(daemon_parse_sockaddr("localhost:7000", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("1.2.3:80", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("256.1.1.1:80", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("1.2.3.4", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("1.2.3.4:", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("1.2.3.4:0", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("1.2.3.4:65536", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("1.2.3.4:80x", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("::1:80", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("[::1]80", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("[1.2.3.4]:80", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("[]:80", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr(":80", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr("", &ss), -EINVAL);
+	ck_assert_int_eq(daemon_parse_sockaddr(NULL, &ss), -EINVAL);
+}
+END_TEST
+
+START_TEST(mkdir_parent)
+{
+	char base[] = "/tmp/test_daemon_dir_XXXXXX", path[256], dir[256];
+	struct stat st;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(base));
+	snprintf(path, sizeof(path), "%s/a/b/file.db", base);
+	ck_assert_int_eq(daemon_mkdir_parent(path), 0);
+	snprintf(dir, sizeof(dir), "%s/a/b", base);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	/* The file itself is not created; a second call is fine. */
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_int_eq(daemon_mkdir_parent(path), 0);
+	/* A plain name or a file in / needs nothing. */
+	ck_assert_int_eq(daemon_mkdir_parent("file.db"), 0);
+	ck_assert_int_eq(daemon_mkdir_parent("/file.db"), 0);
+	ck_assert_int_eq(daemon_mkdir_parent(""), -EINVAL);
+	/* A file where a directory should be. */
+	snprintf(path, sizeof(path), "%s/a/b/file.db/x", base);
+	snprintf(dir, sizeof(dir), "%s/a/b/file.db", base);
+	fp = fopen(dir, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	ck_assert_int_eq(daemon_mkdir_parent(path), -ENOTDIR);
+	unlink(dir);
+	snprintf(dir, sizeof(dir), "%s/a/b", base);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/a", base);
+	rmdir(dir);
+	rmdir(base);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, flags_none);
+	tcase_add_test(tc, flags_all);
+	tcase_add_test(tc, flags_client_words);
+	tcase_add_test(tc, flags_errors);
+	tcase_add_test(tc, flags_help);
+	tcase_add_test(tc, flags_override_limit);
+	tcase_add_test(tc, config_missing);
+	tcase_add_test(tc, config_overrides_order);
+	tcase_add_test(tc, config_bad_file);
+	tcase_add_test(tc, sockaddr_edges);
+	tcase_add_test(tc, mkdir_parent);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
