@@ -1,0 +1,133 @@
+/* Sessions: one client's use of one exit, from ExitRequest to DISCONNECT,
+ * with its ranked fallbacks. session.c owns the list, persistence and the
+ * reactions to peers coming and going; setup.c the setup sequence, rollback
+ * and rotation; remote.c the cross-region parts; relay.c wgrelay. */
+#ifndef SN_SESSION_H
+#define SN_SESSION_H
+
+#include <stdint.h>
+#include "command.h"
+#include "control.pb-c.h"
+#include "rank.h"
+#include "store.h"
+#include "supernoded.h"
+
+#define SESS_MAX_CANDS 16
+#define SESS_REQ_ID_MAX 64
+#define SESS_PER_CLIENT_MAX 4 /* sessions one client may hold or be setting up */
+
+struct sn_peer;
+
+enum sess_state {
+	SS_LOOKUP,  /* asking basenoded or a remote supernode for candidates */
+	SS_SETUP,   /* setting up cands[tried - 1] */
+	SS_ACTIVE,
+	SS_ENDED,   /* unlinked; freed when no operation is in flight */
+};
+
+struct sn_session {
+	struct sn_session *next, *prev;
+	struct supernoded *sn;
+	struct sess_rec rec;
+	char hex[2 * MSG_ID_LEN + 1];
+	enum sess_state state;
+	int ops;                        /* holds: the list, callbacks in flight */
+	int mark;                       /* scratch for scans that change the list */
+	/* the client's request */
+	uint8_t request_id[SESS_REQ_ID_MAX];
+	size_t request_id_len;
+	char region[SN_REGION_MAX];
+	struct rank_want want;
+	/* candidates, best first; cands[tried - 1] is being set up */
+	struct rank_cand cands[SESS_MAX_CANDS];
+	size_t ncands, tried;
+	int rotating;                   /* the client gets ROTATE_PEER, not ExitResponse */
+	uint8_t old_exit_wg[32];
+	/* lookups (ORIGIN) */
+	uint8_t lookup_id[MSG_ID_LEN];
+	uint64_t lookup_deadline;
+	int lookup_wait_link;           /* ExitPeerRequest waits for the pooled link */
+	/* SERVE: the origin's SETUP_EXIT being answered */
+	uint8_t origin_cmd[MSG_ID_LEN];
+	int want_relay;
+};
+
+/* ---- session.c ---- */
+struct sn_session *session_new(struct supernoded *sn, const uint8_t id[MSG_ID_LEN], int kind);
+struct sn_session *session_find(struct supernoded *sn, const uint8_t id[MSG_ID_LEN]);
+struct sn_session *session_find_lookup(struct supernoded *sn, const uint8_t id[MSG_ID_LEN]);
+void session_hold(struct sn_session *s);
+/* Drops a hold; frees an ended session with no hold left. */
+void session_release(struct sn_session *s);
+/* Writes the session to the store (if any). */
+void session_save(struct sn_session *s);
+/* Marks ended (store too) and unlinks; memory goes with the last hold. */
+void session_end(struct sn_session *s, const char *reason);
+/* DISCONNECT everything the session holds (exit or remote, relays), end it. */
+void session_teardown(struct sn_session *s, const char *reason);
+int session_refs_peer(struct supernoded *sn, const uint8_t id[ID_PK_LEN]);
+int session_load_all(struct supernoded *sn);
+void session_free_all(struct supernoded *sn);
+size_t session_count(struct supernoded *sn, int active_only);
+/* Sessions (any state) of one client. */
+size_t session_count_client(struct supernoded *sn, const uint8_t id[ID_PK_LEN]);
+
+/* Peer events. */
+void session_peer_down(struct sn_peer *p);
+void session_exit_lost(struct sn_peer *exit, const char *reason);
+void session_exit_resync(struct sn_peer *exit, const Supermesh__InfoResponse *info);
+void session_client_resync(struct sn_peer *client, const Supermesh__InfoResponse *info);
+/* Periodic: absent clients past grace, absent exits, lookup deadlines. */
+void session_sweep(struct supernoded *sn, uint64_t now);
+
+/* Packs payload and sends it as a command to `to` through lib/command.
+ * 0, or a negative errno without calling done (-ESHUTDOWN when stopping). */
+int sn_command_send(struct supernoded *sn, Supermesh__CommandType type,
+                    const ProtobufCMessage *payload, struct sn_peer *to, cmd_done_fn done,
+                    void *arg);
+/* A command with no session waiting on it (teardown, resync). */
+void session_send_disconnect(struct supernoded *sn, struct sn_peer *to,
+                             const uint8_t id[MSG_ID_LEN], const char *reason);
+
+/* ---- setup.c ---- */
+/* Tries cands[tried], then the ones after it, until one is set up. */
+void setup_try_next(struct sn_session *s);
+/* The setup of cands[tried - 1] failed: undo it and go on. */
+void setup_fail_attempt(struct sn_session *s, const char *why);
+/* The exit is set up (rec filled): finish per kind. */
+void setup_done(struct sn_session *s);
+/* No candidate left. */
+void setup_exhausted(struct sn_session *s, const char *why);
+/* The current exit is gone: set up the next one, then ROTATE_PEER. */
+void setup_rotate(struct sn_session *s, const char *why);
+/* Local exits as candidates (excluding `skip`, may be NULL). */
+size_t setup_local_cands(struct supernoded *sn, struct rank_cand *out, size_t max,
+                         const uint8_t *skip);
+void setup_fill_wireguard(struct sn_session *s, Supermesh__WireguardConfig *wg,
+                          char **allowed, char **dns);
+
+/* ---- remote.c ---- */
+void remote_start_lookup(struct sn_session *s);
+/* The pooled stream to supernode id at address (opened on first use);
+ * NULL if the address is not numeric IP:port or on ENOMEM. */
+struct sn_peer *remote_pool_get(struct supernoded *sn, const uint8_t id[ID_PK_LEN],
+                                const char *address);
+void remote_setup_attempt(struct sn_session *s);
+void remote_region_answer(struct supernoded *sn, const Supermesh__ExitRegionResponse *r);
+void remote_link_up(struct sn_peer *p);
+/* B side: the origin asked us to set up one of our exits. */
+void remote_serve_setup(struct sn_peer *origin, const Supermesh__Command *cmd,
+                        const Supermesh__SetupExit *se);
+/* B side: answer the origin's pending SETUP_EXIT. */
+void remote_serve_answer(struct sn_session *s, int ok, const char *error);
+void remote_free_links(struct supernoded *sn);
+
+/* ---- relay.c ---- */
+typedef void (*relay_done_fn)(struct sn_session *s, int status);
+/* relay add <session hex> [to HOST:PORT]; on success rec.relay and the
+ * ports are set. done runs once (not on a negative return). */
+int relay_add(struct sn_session *s, const char *to, relay_done_fn done);
+/* relay del, fire and forget: the verb is idempotent. */
+void relay_del(struct supernoded *sn, const char *hex);
+
+#endif

@@ -1,0 +1,86 @@
+/* supernoded's shared state: one per process, made by core.c (from main.c
+ * or a test), holding the settings, the peers, the sessions and the links. */
+#ifndef SN_SUPERNODED_H
+#define SN_SUPERNODED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+#include "keys.h"
+#include "policy.h"
+
+#define SN_REGION_MAX 64
+#define SN_HOST_MAX 128
+#define SN_MAX_LIST 16     /* allowed_ips, dns, basenodeds */
+#define SN_LIST_ITEM 64
+
+struct cmd_sender;
+struct sn_store;
+struct stream_server;
+struct sn_peer;
+struct sn_session;
+struct sn_directory;
+
+/* The config, checked and converted (main.c fills it; tests set it). */
+struct sn_settings {
+	struct sockaddr_storage listen;
+	char region[SN_REGION_MAX];
+	char public_address[SN_HOST_MAX];
+	char relay_host[64];      /* host part only: ports are added */
+	char wgrelay_socket[256];
+	int force_relay, relay_chain;
+	uint32_t heartbeat_s, dead_after_s, keepalive_s;
+	size_t max_streams;
+	int allowlist;            /* admission = allowlist */
+	char allow_file[256];     /* its keys, one per line */
+	double auth_rate, auth_burst;
+	char allowed_ips[SN_MAX_LIST][SN_LIST_ITEM];
+	size_t nallowed_ips;
+	char dns[SN_MAX_LIST][SN_LIST_ITEM];
+	size_t ndns;
+	/* basenoded links: address and pinned key, same order */
+	struct sockaddr_storage bn_addr[SN_MAX_LIST];
+	uint8_t bn_key[SN_MAX_LIST][ID_PK_LEN];
+	size_t nbn;
+	uint32_t cmd_timeout_ms;  /* 0: 5000 (tests shorten it) */
+	unsigned cmd_retries;     /* resends after the first try */
+	uint32_t lookup_ms;       /* wait for basenoded / supernode answers */
+};
+
+struct supernoded {
+	uv_loop_t *loop;
+	struct identity id;
+	char id_hex[2 * ID_PK_LEN + 1];
+	struct sn_settings set;
+	struct auth_policy policy;
+	struct sn_store *store;          /* NULL: nothing persisted */
+	struct stream_server *streams;
+	struct cmd_sender *cmds;
+	struct sn_directory *dir;        /* basenoded links */
+	struct sn_peer *peers;           /* every known peer, list */
+	struct sn_session *sessions;     /* every live session, list */
+	uv_timer_t tick;                 /* sweeps: silent streams, absent peers */
+	int tick_open;
+	int stopping;
+	uint64_t relays_active;
+	uint64_t journal_expired_ms;     /* loop time of the last journal expiry */
+};
+
+/* core.c: makes the whole daemon core on loop with settings s (copied) and
+ * identity id (copied), state at db_path (NULL: none). Listens at once. */
+int sn_core_new(uv_loop_t *loop, const struct sn_settings *s, const struct identity *id,
+                const char *db_path, struct supernoded **out, char *err, size_t err_size);
+/* Closes every stream, link and timer; run the loop afterwards, then
+ * sn_core_destroy frees the rest. */
+void sn_core_stop(struct supernoded *sn);
+void sn_core_destroy(struct supernoded *sn);
+/* Sets the defaults of every setting (the config table's defaults). */
+void sn_settings_default(struct sn_settings *s);
+/* Splits "a,b,c" into list (trimmed items). 0 or -EINVAL (too many, too long). */
+int sn_split_list(const char *text, char list[][SN_LIST_ITEM], size_t max, size_t *n);
+
+/* The bound listen address (for port 0 in tests). */
+int sn_listen_addr(struct supernoded *sn, struct sockaddr_storage *ss);
+
+#endif
