@@ -145,6 +145,18 @@ fuzz-build: $(FUZZ_BINS)
 fuzz-smoke: fuzz
 	@O=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/smoke.sh
 
+# `make bench` (not part of check): t/bench/run.sh drives supernoded with
+# t/bench/streamload and measures relayed/direct throughput (see BENCH.md).
+BENCH_SRC := $(wildcard t/bench/*.c)
+$(O)/t/bench/streamload: $(BENCH_SRC) $(wildcard t/bench/*.h) $(LIBSM) | $(PROTO_H)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(BENCH_SRC) $(LIBSM) $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+
+bench: $(LIBSM) $(BINS) $(O)/t/bench/streamload
+	@O=$(O) timeout -s TERM 1500 sh t/bench/run.sh
+
+
 deps:
 	@sh contrib/deps.sh
 
@@ -164,17 +176,50 @@ demo: deps
 	@O=$(O) sh contrib/demo.sh
 
 MANPAGES := $(wildcard man/*.[58])
+UNITS := $(wildcard contrib/systemd/*.service)
+EXAMPLES := $(wildcard contrib/*.conf.example)
+DOCS := docs/architecture.md docs/runbook.md
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+DOCDIR ?= $(PREFIX)/share/doc/supermesh
 
-install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+# Where a distro package puts things; /etc is never written: the example
+# configs go to $(DOCDIR)/examples. Units name /usr/sbin; sed makes that
+# $(SBINDIR). Only the programs are built: installing needs no test tools.
+install: $(BINS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/grafana
 	install -m 0755 $(BINS) $(DESTDIR)$(SBINDIR)/
 	for m in $(MANPAGES); do \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	for u in $(UNITS); do \
+		sed 's|/usr/sbin/|$(SBINDIR)/|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; done
+	install -m 0644 contrib/systemd/supermesh.sysusers.conf \
+		$(DESTDIR)$(SYSUSERSDIR)/supermesh.conf
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 contrib/grafana/supermesh.json $(DESTDIR)$(DOCDIR)/grafana/
+	install -m 0644 $(wildcard $(DOCS)) $(DESTDIR)$(DOCDIR)/
+
+# Removes what install put there; config and state in /etc and /var stay.
+uninstall:
+	rm -f $(foreach p,$(ALL_PROGRAMS),$(DESTDIR)$(SBINDIR)/$(p)) \
+		$(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(foreach u,$(UNITS),$(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(u))) \
+		$(DESTDIR)$(SYSUSERSDIR)/supermesh.conf \
+		$(foreach e,$(EXAMPLES),$(DESTDIR)$(DOCDIR)/examples/$(notdir $(e))) \
+		$(DESTDIR)$(DOCDIR)/grafana/supermesh.json \
+		$(foreach d,$(DOCS),$(DESTDIR)$(DOCDIR)/$(notdir $(d)))
+	for d in $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/grafana $(DESTDIR)$(DOCDIR); do \
+		rmdir $$d 2>/dev/null || true; done
+
+.PHONY: uninstall
 
 clean:
 	rm -rf build
 
 .PHONY: all deps check check-unit check-valgrind demo install clean fuzz fuzz-build fuzz-smoke
+.PHONY: bench
 .DELETE_ON_ERROR:
 .SECONDARY:
 
