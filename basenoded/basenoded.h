@@ -7,6 +7,7 @@
 #include <uv.h>
 #include "directory.h"
 #include "keys.h"
+#include "metrics_http.h"
 #include "policy.h"
 
 struct store;
@@ -22,6 +23,17 @@ struct basenoded {
 	uint32_t heartbeat_s;          /* asked of every supernode */
 	uint64_t dead_after_ms;        /* silent this long: evicted */
 	size_t max_streams;            /* 0: no limit */
+	struct metric *auth_failures;  /* stream_auth_failures_total; NULL: none */
+	struct metrics *metrics;       /* NULL until observe_start */
+	struct metrics_http mhttp;
+	struct metric *m_streams, *m_handshakes, *m_registered, *m_blacklisted;
 };
+
+/* observe.c: the metrics registry and GET /metrics on listen ("": off).
+ * 0 or a negative errno; observe_stop before the loop's last run, then
+ * observe_release after it. */
+int observe_start(struct basenoded *bn, const char *listen);
+void observe_stop(struct basenoded *bn);
+void observe_release(struct basenoded *bn);
 
 #endif

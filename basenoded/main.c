@@ -12,6 +12,7 @@
 #include "basenoded.h"
 #include "config.h"
 #include "daemon.h"
+#include "httpd.h"
 #include "keys.h"
 #include "line_client.h"
 #include "line_server.h"
@@ -39,6 +40,8 @@ static const struct config_key bn_keys[] = {
 	{ "auth_rate", CFG_INT, "20", 0, 1000000, "auth attempts per second per IP (0: no limit)" },
 	{ "auth_burst", CFG_INT, "40", 1, 1000000, "auth attempts a single IP may burst" },
 	{ "max_streams", CFG_INT, "4096", 1, 1000000, "streams held at once, handshakes included" },
+	{ "metrics_listen", CFG_STR, "127.0.0.1:9470", 0, 0,
+	  "Prometheus /metrics on IP:port (empty: off)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -46,6 +49,7 @@ static const struct config_key bn_keys[] = {
 struct settings {
 	struct sockaddr_storage listen;
 	const char *listen_text, *admin_socket, *key_file, *state_dir, *allow;
+	const char *metrics_listen;
 	mode_t admin_mode;
 	int log_level;
 };
@@ -74,8 +78,6 @@ static void usage(FILE *f, int full)
 static int settings_check(const struct config *c, struct settings *s)
 {
 	const char *mode = config_get(c, "admin_mode");
-	char *end;
-	long m;
 
 	if (daemon_parse_sockaddr(config_get(c, "listen"), &s->listen) < 0) {
 		fprintf(stderr, "basenoded: listen must be an IP address and port\n");
@@ -85,13 +87,10 @@ static int settings_check(const struct config *c, struct settings *s)
 		fprintf(stderr, "basenoded: log_level must be error, warn, info or debug\n");
 		return -EINVAL;
 	}
-	errno = 0;
-	m = strtol(mode, &end, 8);
-	if (mode[0] < '0' || mode[0] > '7' || errno || *end || m > 0777) {
+	if (daemon_parse_mode(mode, &s->admin_mode) < 0) {
 		fprintf(stderr, "basenoded: admin_mode must be octal, e.g. 0660\n");
 		return -EINVAL;
 	}
-	s->admin_mode = (mode_t)m;
 	/* Otherwise every healthy supernode is evicted between two pings. */
 	if (config_get_int(c, "dead_after_s") <= config_get_int(c, "heartbeat_s")) {
 		fprintf(stderr, "basenoded: dead_after_s must be larger than heartbeat_s\n");
@@ -102,6 +101,11 @@ static int settings_check(const struct config *c, struct settings *s)
 	s->key_file = config_get(c, "key_file");
 	s->state_dir = config_get(c, "state_dir");
 	s->allow = config_get(c, "allow_supernodes");
+	s->metrics_listen = config_get(c, "metrics_listen");
+	if (httpd_check_listen(s->metrics_listen) < 0) {
+		fprintf(stderr, "basenoded: metrics_listen must be a numeric IP:port or empty\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -134,31 +138,11 @@ static int print_key(const struct settings *s)
 /* One admin request to a running basenoded, like natctl -s. */
 static int run_client(const char *path, int argc, char **argv)
 {
-	char req[LINE_MAX_LEN] = "", reply[LINE_MAX_LEN + 1];
-	size_t len;
-	int i, rc;
+	char out[LINE_MAX_LEN + 1];
+	int rc = daemon_client("basenoded", path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
 
-	for (i = 0; i < argc; i++) {
-		len = strlen(req);
-		/* Words are escaped; the spaces between them must not be. */
-		if (i > 0 && len + 1 < sizeof(req)) {
-			req[len++] = ' ';
-			req[len] = '\0';
-		}
-		if (len + 1 >= sizeof(req) || line_escape(req, sizeof(req), argv[i]) < 0) {
-			fprintf(stderr, "basenoded: request longer than %d bytes\n",
-			        LINE_MAX_LEN - 1);
-			return EXIT_USAGE;
-		}
-	}
-	rc = line_request(path, req, reply, sizeof(reply), CLIENT_TIMEOUT_MS);
-	if (rc < 0) {
-		fprintf(stderr, "basenoded: %s: %s\n", path, strerror(-rc));
-		return EXIT_TEMP;
-	}
-	rc = line_reply_parse(reply, NULL, 0, NULL, 0);
-	fprintf(rc == 1 ? stdout : stderr, "%s\n", reply);
-	return rc == 1 ? 0 : EXIT_ERR;
+	fprintf(rc ? stderr : stdout, "%s\n", out);
+	return rc;
 }
 
 static int blacklist_one(void *arg, const uint8_t id[ID_PK_LEN])
@@ -206,6 +190,7 @@ static void shutdown_all(void)
 	bn.streams = NULL;
 	line_server_free(admin_srv);
 	admin_srv = NULL;
+	observe_stop(&bn);
 	uv_close((uv_handle_t *)&sig_term, on_handle_closed);
 	uv_close((uv_handle_t *)&sig_int, on_handle_closed);
 	uv_close((uv_handle_t *)&sig_hup, on_handle_closed);
@@ -225,7 +210,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (policy_load_allow(&bn.policy, allow_path, err, sizeof(err)) < 0)
 		log_warnx("event=allow_reload_failed err=\"%s\"", err);
 	else
-		log_info("event=allow_reloaded count=%zu", bn.policy.nallow);
+		log_info("event=allow_reloaded count=%zu", bn.policy.allow.n);
 }
 
 static int start(const struct settings *s)
@@ -246,6 +231,11 @@ static int start(const struct settings *s)
 	daemon_mkdir_parent(s->admin_socket);
 	if ((rc = line_server_new(bn.loop, &lo, admin_verbs, &bn, &admin_srv)) < 0) {
 		log_errorx("event=admin_failed path=%s err=\"%s\"", s->admin_socket,
+		           strerror(-rc));
+		return rc;
+	}
+	if ((rc = observe_start(&bn, s->metrics_listen)) < 0) {
+		log_errorx("event=metrics_failed listen=%s err=\"%s\"", s->metrics_listen,
 		           strerror(-rc));
 		return rc;
 	}
@@ -277,6 +267,7 @@ static int run(const struct settings *s, const struct daemon_flags *f)
 	if (start(s) < 0) {
 		stream_server_free(bn.streams);
 		line_server_free(admin_srv);
+		observe_stop(&bn);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}
@@ -294,6 +285,7 @@ static int run(const struct settings *s, const struct daemon_flags *f)
 out_loop:
 	if (uv_loop_close(&loop) != 0)
 		log_warnx("event=loop_not_empty");
+	observe_release(&bn);
 out_id:
 	identity_release(&bn.id);
 	return ret;

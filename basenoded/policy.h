@@ -5,28 +5,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sodium.h>
 #include <sys/socket.h>
 #include "directory.h"
 #include "handshake.h"
 #include "handshake.pb-c.h"
-
-/* Buckets are shared by IPs that hash alike; the hash is keyed with a
- * random key so no one can aim a collision at someone else's bucket. */
-#define POLICY_BUCKETS 4096
-
-struct rate_bucket {
-	double tokens;
-	uint64_t at_ms; /* 0: never used */
-};
+#include "idset.h"
+#include "ratelimit.h"
 
 struct auth_policy {
 	const struct directory *dir;      /* for the blacklist */
-	uint8_t (*allow)[ID_PK_LEN];      /* NULL: open to every supernode */
-	size_t nallow;
-	double rate_per_s, burst;         /* rate_per_s 0: no limit */
-	uint8_t hash_key[crypto_shorthash_KEYBYTES];
-	struct rate_bucket buckets[POLICY_BUCKETS];
+	struct id_set allow;
+	int allowlist;                    /* 0: open to every supernode */
+	struct ratelimit rate;            /* per source IP */
 };
 
 void policy_init(struct auth_policy *p, const struct directory *dir, double rate_per_s,
@@ -48,8 +38,5 @@ int policy_load_allow(struct auth_policy *p, const char *path, char *err, size_t
  * "not_allowed". Every call spends a token of addr's bucket. */
 int policy_check(struct auth_policy *p, const struct hs_auth *auth,
                  const struct sockaddr_storage *addr, uint64_t now_ms, const char **reason);
-
-/* A supernode id as text: padded base64 or 64 hex digits. 0 or -EINVAL. */
-int id_parse(const char *text, uint8_t id[ID_PK_LEN]);
 
 #endif

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include "log.h"
+#include "netaddr.h"
+#include "metrics.h"
 #include "stream.h"
 
 #define SWEEP_BATCH 64
@@ -40,25 +41,6 @@ static void server_maybe_free(struct stream_server *srv)
 		free(srv);
 }
 
-static void addr_text(const struct sockaddr_storage *ss, char *out, size_t size)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
-	}
-	snprintf(out, size, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-}
-
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct stream_server *srv = listener->data;
@@ -83,9 +65,8 @@ static void on_connection(uv_stream_t *listener, int status)
 		free(s);
 		return;
 	}
-	if (channel_peer_addr(s->ch, &ss) == 0)
-		addr_text(&ss, s->addr, sizeof(s->addr));
-	else
+	if (channel_peer_addr(s->ch, &ss) < 0 ||
+	    netaddr_text((const struct sockaddr *)&ss, s->addr, sizeof(s->addr)) < 0)
 		snprintf(s->addr, sizeof(s->addr), "?");
 	s->next = srv->head;
 	if (srv->head)
@@ -115,6 +96,7 @@ static void on_auth(struct channel *ch, const struct hs_auth *auth,
 		log_warnx("event=auth_refused peer_id=%s addr=%s role=%u reason=%s", hex,
 		          s->addr, auth->role, reason);
 		verdict->accept = 0;
+		metrics_counter_add(s->bn->auth_failures, 1);
 		snprintf(verdict->reason, sizeof(verdict->reason), "%s", reason);
 		return;
 	}
@@ -168,6 +150,9 @@ static void on_close(struct channel *ch, int status, const char *reason)
 
 	if (s->attached)
 		directory_detach(&s->bn->dir, s->id, s);
+	/* A forged AuthRequest signature fails before on_auth sees it. */
+	if (s->state == SN_HANDSHAKE && status == -EKEYREJECTED)
+		metrics_counter_add(s->bn->auth_failures, 1);
 	if (s->state == SN_HANDSHAKE)
 		log_debug("event=handshake_closed addr=%s reason=%s", s->addr, reason);
 	else

@@ -9,6 +9,7 @@
 #include <uv.h>
 #include "backoff.h"
 #include "keys.h"
+#include "metrics_http.h"
 #include "plan.h"
 #include "session.h"
 #include "state.h"
@@ -19,6 +20,8 @@ struct peerlink;
 struct cmd_sender;
 struct line_server;
 struct tunnel_run;
+struct httpd;
+struct stats_req;
 
 /* Everything from the config; strings must outlive the clientd. */
 struct clientd_opts {
@@ -30,6 +33,10 @@ struct clientd_opts {
 	const char *wgrelay_socket;
 	const char *admin_socket;       /* NULL: no admin socket */
 	unsigned admin_mode;            /* 0: 0660 */
+	const char *api_socket;         /* HTTP/JSON API on a UNIX socket; NULL: none */
+	unsigned api_mode;              /* 0: 0660 */
+	const char *api_listen;         /* and/or loopback "IP:port"; NULL/"": none */
+	const char *metrics_listen;     /* GET /metrics at "IP:port"; NULL/"": none */
 	const char *wg_iface;
 	unsigned wg_port;               /* 0: wgrelay picks */
 	int full_tunnel;
@@ -42,6 +49,22 @@ struct clientd_opts {
 	uint32_t backoff_base_ms;       /* stream reconnects; 0: lib default */
 	uint32_t cmd_timeout_ms;        /* 0: 5000 */
 	int helper_timeout_ms;          /* one wgrelay request; 0: 5000 */
+};
+
+/* clientd's series in its metrics registry (observe.c). */
+struct cd_metrics {
+	struct metrics *reg;
+	struct metric *streams, *auth_failures, *rtt_ms, *cmd_latency;
+	struct metric *cmd_ok, *cmd_fail, *sent_ok, *sent_fail;
+	struct metric *wg_peers, *exit_requests, *connected;
+};
+
+/* The WireGuard peer as wgrelay last reported it (observe.c polls it). */
+struct cd_peer_stats {
+	int valid;
+	uint8_t key[32];
+	uint64_t rx_bytes, tx_bytes;
+	int64_t last_handshake_s;       /* unix seconds, 0: never */
 };
 
 /* What a command received from the supernode is waiting for. */
@@ -69,6 +92,15 @@ struct clientd {
 	struct peerlink *link;
 	struct cmd_sender *cmds;
 	struct line_server *admin;
+	struct httpd *api_unix, *api_tcp;
+	struct metrics_http mhttp;
+	struct cd_metrics met;
+	struct cd_peer_stats stats;
+	struct stats_req *stats_req;    /* peer list in flight, or NULL */
+	uv_timer_t observe_timer;       /* RTT sample and peer stats, per heartbeat */
+	uint64_t cmd_started_ns;        /* when the command being applied arrived */
+	uint64_t want_min_bw;           /* bits/s, the connect's (0: any) */
+	uint32_t want_max_latency_ms;   /* 0: any */
 	struct tunnel_run *run;         /* plan in flight, NULL when idle */
 	void (*plan_done)(struct clientd *cd, int status, const char *msg);
 	struct cmd_inflight cmd;
@@ -100,6 +132,9 @@ void clientd_free(struct clientd *cd);
 /* ---- exit.c: the session's life as seen from the user ---- */
 /* Admin connect: 0, -EBUSY (connected or busy), -EINVAL (bad region). */
 int clientd_connect(struct clientd *cd, const char *region);
+/* The same with the ExitRequest's wishes (0: any), as the API's connect. */
+int clientd_connect_opts(struct clientd *cd, const char *region, uint64_t min_bw,
+                         uint32_t max_latency_ms);
 /* Admin disconnect: ends the session (DISCONNECT to the supernode) and
  * removes peer, routes and rules. 0 (maybe deferred behind a plan). */
 int clientd_disconnect(struct clientd *cd);
@@ -127,5 +162,24 @@ void clientd_send_info(struct clientd *cd);
 
 /* ---- admin.c ---- */
 extern const struct verb clientd_admin_verbs[];
+
+/* ---- api.c: the HTTP/JSON API (api_socket, api_listen) ---- */
+int api_start(struct clientd *cd, char *err, size_t err_size);
+void api_stop(struct clientd *cd);
+
+/* ---- observe.c: metrics and the peer stats from wgrelay ---- */
+/* Makes the registry and starts /metrics: 0 or a negative errno with err. */
+int observe_start(struct clientd *cd, char *err, size_t err_size);
+/* Stops /metrics, the timer (counted in timers_open) and a pending poll. */
+void observe_stop(struct clientd *cd);
+/* Frees the registry: once nothing can touch it (the last close). */
+void observe_release(struct clientd *cd);
+void observe_stream_down(struct clientd *cd, int status);
+/* A command from the supernode answered (not a journal replay). */
+void observe_command_done(struct clientd *cd, int ok);
+/* Our own command (DISCONNECT) acked or not. */
+void observe_sent_done(struct clientd *cd, int ok);
+/* The handshake's age in seconds, -1 if none known. */
+int64_t observe_handshake_age(const struct clientd *cd);
 
 #endif

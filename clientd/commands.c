@@ -38,6 +38,7 @@ static void finish(struct clientd *cd, const uint8_t id[16], int ok, const char 
 		log_warnx("event=journal_failed command_id=%s", hex);
 	log_info("event=command_done command_id=%s ok=%d err=\"%s\"", hex, ok, o.error);
 	cd->cmds_applied++;
+	observe_command_done(cd, ok);
 	respond(cd, id, &o);
 }
 
@@ -195,6 +196,7 @@ void commands_on_command(struct clientd *cd, const Supermesh__Command *c)
 		return;
 	}
 	log_info("event=command command_id=%s type=%d", hex, (int)c->type);
+	cd->cmd_started_ns = uv_hrtime();
 	switch (c->type) {
 	case SUPERMESH__COMMAND_TYPE__ROTATE_PEER:
 		rotate(cd, c->command_id.data, c->payload.data, c->payload.len);

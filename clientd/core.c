@@ -11,6 +11,7 @@
 #include "line_server.h"
 #include "log.h"
 #include "peerlink.h"
+#include "reflector.h"
 #include "store.h"
 #include "tunnel.h"
 #include "clientd.h"
@@ -97,6 +98,12 @@ void clientd_send_info(struct clientd *cd)
 		}
 		si.address = cd->s.address;
 		si.path = (Supermesh__PathKind)cd->s.path;
+		/* The supernode's path choice watches handshakes (direct or not). */
+		if (cd->stats.valid && cd->s.has_exit && !memcmp(cd->stats.key, cd->s.exit_key, 32)) {
+			si.last_handshake_ms = (uint64_t)cd->stats.last_handshake_s * 1000;
+			si.rx_bytes = cd->stats.rx_bytes;
+			si.tx_bytes = cd->stats.tx_bytes;
+		}
 		info.n_sessions = 1;
 		info.sessions = &sip;
 	}
@@ -131,6 +138,7 @@ static void on_down(struct peerlink *pl, int status, const char *reason)
 
 	log_warnx("event=stream_down supernode=%s status=%d reason=\"%s\"", cd->o.supernode,
 	          status, reason ? reason : "");
+	observe_stream_down(cd, status);
 	exit_on_link_down(cd);
 }
 
@@ -151,6 +159,12 @@ static void on_message(struct peerlink *pl, const Supermesh__ControlMessage *m)
 		break;
 	case SUPERMESH__CONTROL_MESSAGE__BODY_INFO_REQUEST:
 		clientd_send_info(cd);
+		break;
+	case SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO:
+		/* Endpoint discovery: keepalive-only peers, nothing routed to them. */
+		log_info("event=reflector_info iface=%s sent=%d", cd->o.wg_iface,
+		         reflector_apply(cd->loop, cd->o.wgrelay_socket, cd->o.helper_timeout_ms,
+		                         cd->o.wg_iface, m->reflector_info));
 		break;
 	case SUPERMESH__CONTROL_MESSAGE__BODY_ERROR:
 		wgc_clean_text(text, sizeof(text), m->error->message,
@@ -383,8 +397,10 @@ static void on_timer_closed(uv_handle_t *h)
 {
 	struct clientd *cd = h->data;
 
-	if (--cd->timers_open == 0)
+	if (--cd->timers_open == 0) {
+		observe_release(cd);
 		free(cd);
+	}
 }
 
 int clientd_new(uv_loop_t *loop, const struct clientd_opts *o, struct clientd **out,
@@ -410,12 +426,14 @@ int clientd_new(uv_loop_t *loop, const struct clientd_opts *o, struct clientd **
 	}
 	uv_timer_init(loop, &cd->exit_timer);
 	uv_timer_init(loop, &cd->start_timer);
-	cd->exit_timer.data = cd->start_timer.data = cd;
-	cd->timers_open = 2;
+	uv_timer_init(loop, &cd->observe_timer);
+	cd->exit_timer.data = cd->start_timer.data = cd->observe_timer.data = cd;
+	cd->timers_open = 3;
 	if ((rc = cmd_sender_new(loop, &so, &cd->cmds)) < 0)
 		snprintf(err, err_size, "command sender: %s", strerror(-rc));
-	else
-		rc = start_admin(cd, err, err_size);
+	else if ((rc = observe_start(cd, err, err_size)) == 0 &&
+	         (rc = start_admin(cd, err, err_size)) == 0)
+		rc = api_start(cd, err, err_size);
 	if (rc < 0) {
 		clientd_free(cd);
 		return rc;
@@ -441,7 +459,10 @@ void clientd_free(struct clientd *cd)
 	if (cd->admin)
 		line_server_free(cd->admin);
 	cd->admin = NULL;
+	api_stop(cd);
+	observe_stop(cd);
 	state_close(&cd->st);
 	uv_close((uv_handle_t *)&cd->exit_timer, on_timer_closed);
 	uv_close((uv_handle_t *)&cd->start_timer, on_timer_closed);
+	uv_close((uv_handle_t *)&cd->observe_timer, on_timer_closed);
 }

@@ -41,6 +41,8 @@ void exit_send_request(struct clientd *cd)
 	req.request_id.len = MSG_ID_LEN;
 	req.request_id.data = cd->request_id;
 	req.region = cd->s.region;
+	req.min_bw = cd->want_min_bw;
+	req.max_latency_ms = cd->want_max_latency_ms;
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_REQUEST;
 	m.exit_request = &req;
 	if ((rc = clientd_send(cd, &m)) < 0) {
@@ -81,6 +83,12 @@ static void on_exit_timer(uv_timer_t *t)
 
 int clientd_connect(struct clientd *cd, const char *region)
 {
+	return clientd_connect_opts(cd, region, 0, 0);
+}
+
+int clientd_connect_opts(struct clientd *cd, const char *region, uint64_t min_bw,
+                         uint32_t max_latency_ms)
+{
 	enum cs_state to;
 
 	if (!region_ok(region))
@@ -93,6 +101,8 @@ int clientd_connect(struct clientd *cd, const char *region)
 		return -EBUSY; /* a tunnel for the old region is being set up */
 	if (session_next(cd->s.state, CE_CONNECT, &to) < 0)
 		return -EBUSY;
+	cd->want_min_bw = min_bw;
+	cd->want_max_latency_ms = max_latency_ms;
 	snprintf(cd->s.region, sizeof(cd->s.region), "%s", region);
 	clientd_event(cd, CE_CONNECT);
 	session_set_error(&cd->s, "%s", "");
@@ -125,6 +135,8 @@ void exit_on_link_down(struct clientd *cd)
 
 static void disconnect_sent(void *arg, int status, const Supermesh__CommandResponse *resp)
 {
+	if (status != -ECANCELED)
+		observe_sent_done(arg, status == 0 && resp->ok);
 	if (status < 0)
 		log_warnx("event=disconnect_unacked err=\"%s\"", strerror(-status));
 	else if (!resp->ok)

@@ -9,7 +9,9 @@
 #include <uv.h>
 #include "clientd.h"
 #include "config.h"
+#include "ctl.h"
 #include "daemon.h"
+#include "httpd.h"
 #include "keys.h"
 #include "line_client.h"
 #include "log.h"
@@ -29,6 +31,12 @@ static const struct config_key cd_keys[] = {
 	{ "wgrelay_socket", CFG_PATH, "/run/supermesh/wgrelay.sock", 0, 0, "wgrelay's socket" },
 	{ "admin_socket", CFG_PATH, "/run/supermesh/clientd.sock", 0, 0, "admin UNIX socket" },
 	{ "admin_mode", CFG_STR, "0660", 0, 0, "admin socket permissions (octal)" },
+	{ "api_socket", CFG_PATH, "/run/supermesh/clientd.api", 0, 0,
+	  "HTTP/JSON API UNIX socket (empty: none); `clientd ctl` talks to it" },
+	{ "api_mode", CFG_STR, "0660", 0, 0, "API socket permissions (octal)" },
+	{ "api_listen", CFG_STR, "", 0, 0, "also serve the API on loopback IP:port (empty: no)" },
+	{ "metrics_listen", CFG_STR, "127.0.0.1:9473", 0, 0,
+	  "Prometheus /metrics on IP:port (empty: off)" },
 	{ "wg_iface", CFG_STR, "smc0", 0, 0, "WireGuard interface (made by wgrelay)" },
 	{ "wg_port", CFG_INT, "0", 0, 65535, "WireGuard listen port (0: random)" },
 	{ "full_tunnel", CFG_BOOL, "yes", 0, 0, "route everything through the exit" },
@@ -53,7 +61,9 @@ static void usage(FILE *f, int full)
 {
 	fprintf(f, "usage: clientd [-dnv] [-c file] [-o key=value]\n"
 	           "       clientd [-c file] [-o key=value] -k\n"
-	           "       clientd [-c file] [-o key=value] -s path|- verb [word ...]\n");
+	           "       clientd [-c file] [-o key=value] -s path|- verb [word ...]\n"
+	           "       clientd [-c file] [-o key=value] ctl connect REGION|disconnect|"
+	           "status [--json]|health [--json]|exits [--json]\n");
 	if (!full)
 		return;
 	fprintf(f, "  -d foreground  -n check config  -v verbose  -k print public key\n"
@@ -68,42 +78,21 @@ static void usage(FILE *f, int full)
 /* One admin request to a running clientd. */
 static int run_client(const char *path, int argc, char **argv)
 {
-	char req[LINE_MAX_LEN] = "", reply[LINE_MAX_LEN + 1];
-	size_t len;
-	int i, rc;
+	char out[LINE_MAX_LEN + 1];
+	int rc = daemon_client("clientd", path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
 
-	for (i = 0; i < argc; i++) {
-		len = strlen(req);
-		if (i > 0 && len + 1 < sizeof(req)) {
-			req[len++] = ' '; /* separators are not escaped, words are */
-			req[len] = '\0';
-		}
-		if (len + 1 >= sizeof(req) || line_escape(req, sizeof(req), argv[i]) < 0) {
-			fprintf(stderr, "clientd: request too long\n");
-			return EXIT_USAGE;
-		}
-	}
-	rc = line_request(path, req, reply, sizeof(reply), CLIENT_TIMEOUT_MS);
-	if (rc < 0) {
-		fprintf(stderr, "clientd: %s: %s\n", path, strerror(-rc));
-		return EXIT_TEMP;
-	}
-	rc = line_reply_parse(reply, NULL, 0, NULL, 0);
-	fprintf(rc == 1 ? stdout : stderr, "%s\n", reply);
-	return rc == 1 ? 0 : EXIT_ERR;
+	fprintf(rc ? stderr : stdout, "%s\n", out);
+	return rc;
 }
 
-static int parse_mode(const char *text, unsigned *mode)
+/* The API drives the tunnel: over TCP only from this host. */
+static int loopback_listen(const char *text)
 {
-	char *end;
-	long m;
-
-	errno = 0;
-	m = strtol(text, &end, 8);
-	if (text[0] < '0' || text[0] > '7' || errno || *end || m > 0777)
-		return -EINVAL;
-	*mode = (unsigned)m;
-	return 0;
+	if (!text || !text[0])
+		return 1;
+	if (httpd_check_listen(text) < 0)
+		return 0;
+	return !strncmp(text, "127.", 4) || !strncmp(text, "[::1]:", 6);
 }
 
 static char state_path[CONFIG_VALUE_MAX + 16];
@@ -132,8 +121,19 @@ static int settings(const struct config *c, struct clientd_opts *o)
 		                "unless insecure_no_pin = yes\n");
 		return -EINVAL;
 	}
-	if (parse_mode(config_get(c, "admin_mode"), &o->admin_mode) < 0) {
-		fprintf(stderr, "clientd: admin_mode must be octal, e.g. 0660\n");
+	/* mode_t is unsigned int on Linux: the fields take it as is. */
+	if (daemon_parse_mode(config_get(c, "admin_mode"), &o->admin_mode) < 0 ||
+	    daemon_parse_mode(config_get(c, "api_mode"), &o->api_mode) < 0) {
+		fprintf(stderr, "clientd: admin_mode and api_mode must be octal, e.g. 0660\n");
+		return -EINVAL;
+	}
+	if (httpd_check_listen(config_get(c, "metrics_listen")) < 0) {
+		fprintf(stderr, "clientd: metrics_listen must be a numeric IP:port or empty\n");
+		return -EINVAL;
+	}
+	if (!loopback_listen(config_get(c, "api_listen"))) {
+		fprintf(stderr, "clientd: api_listen must be a loopback IP:port "
+		                "(127.x.x.x or [::1]) or empty\n");
 		return -EINVAL;
 	}
 	snprintf(state_path, sizeof(state_path), "%s/clientd.db", config_get(c, "state_dir"));
@@ -142,6 +142,9 @@ static int settings(const struct config *c, struct clientd_opts *o)
 	o->state_path = state_path;
 	o->wgrelay_socket = config_get(c, "wgrelay_socket");
 	o->admin_socket = config_get(c, "admin_socket");
+	o->api_socket = config_get(c, "api_socket");
+	o->api_listen = config_get(c, "api_listen");
+	o->metrics_listen = config_get(c, "metrics_listen");
 	o->wg_iface = config_get(c, "wg_iface");
 	o->wg_port = (unsigned)config_get_int(c, "wg_port");
 	o->full_tunnel = config_get_bool(c, "full_tunnel");
@@ -196,6 +199,8 @@ static int run(struct clientd_opts *o, const struct daemon_flags *f, const char 
 	daemon_mkdir_parent(o->state_path);
 	if (o->admin_socket)
 		daemon_mkdir_parent(o->admin_socket);
+	if (o->api_socket && o->api_socket[0])
+		daemon_mkdir_parent(o->api_socket);
 	if ((rc = clientd_new(&loop, o, &core, err, sizeof(err))) < 0) {
 		log_errorx("event=start_failed err=\"%s\"", err);
 		ret = rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
@@ -244,12 +249,20 @@ int main(int argc, char **argv)
 	struct clientd_opts o;
 	struct config c;
 	char err[512];
-	int ret;
+	int ret, ctl = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN); /* nothing to reload; never a reason to die */
 	log_init("clientd", LOG_LVL_INFO);
-	if ((ret = daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err))) != 0) {
+	ret = daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err));
+	/* `clientd [flags] ctl ...`: words without -s, which the flag parser
+	 * refuses for the admin client but leaves in f.words. */
+	if (ret == EXIT_USAGE && !f.client && !f.help && f.nwords > 0 &&
+	    !strcmp(f.words[0], "ctl")) {
+		ret = 0;
+		ctl = 1;
+	}
+	if (ret != 0) {
 		fprintf(stderr, "clientd: %s\n", err);
 		usage(stderr, 0);
 		return ret;
@@ -265,6 +278,11 @@ int main(int argc, char **argv)
 	ret = EXIT_USAGE;
 	if (daemon_read_config(&c, &f, err, sizeof(err)) < 0) {
 		fprintf(stderr, "clientd: %s\n", err);
+		goto out;
+	}
+	if (ctl) {
+		ret = ctl_main(config_get(&c, "api_socket"), f.nwords - 1, f.words + 1, stdout,
+		               stderr);
 		goto out;
 	}
 	if (f.client) {

@@ -184,6 +184,11 @@ static void peer_add(const struct plan_opts *o, const struct tunnel_conf *have,
 	snprintf(ka, sizeof(ka), "%u", want->keepalive);
 	if (!want->endpoint[0])
 		add[6] = NULL;
+	/* A path change (same exit, new endpoint): a fresh peer handshakes at
+	 * once over the new path; an updated one would wait up to 5 s
+	 * (WireGuard's rekey timeout) and prove nothing about the path. */
+	if (same && want->endpoint[0] && strcmp(have->endpoint, want->endpoint))
+		step(p, 0, del, NULL);
 	step(p, 0, add, same ? NULL : del);
 }
 

@@ -170,6 +170,7 @@ static void reject(struct exitpeer *ep, const Supermesh__Command *c, const char 
 	log_warnx("event=command_rejected command_id=%s type=%s region=%s reason=\"%s\"", hex,
 	          type_name(c->type), ep->conf.region, why);
 	ep->rejected++;
+	ep_observe_command(ep, 0, 0);
 	/* An id of the wrong size cannot match anything at the sender, but
 	 * echoing what came (bounded) still says what was refused. */
 	respond(ep, c->command_id.data, c->command_id.len > MSG_ID_LEN ? 0 : c->command_id.len,
@@ -252,6 +253,7 @@ void ep_command_handle(struct exitpeer *ep, const Supermesh__Command *c)
 	}
 	op->next = ep->ops;
 	ep->ops = op;
+	op->started_ns = uv_hrtime();
 	t->start(op);
 }
 
@@ -284,6 +286,7 @@ void ep_op_finish(struct ep_op *op)
 		          "error=\"%s\"", hex, type_name(op->type), sid, ep->conf.region,
 		          op->out.error);
 	ep->applied++;
+	ep_observe_command(ep, op->out.ok, op->started_ns);
 	respond(ep, op->cmd_id, MSG_ID_LEN, &op->out);
 	op_unlink(op);
 	free(op);

@@ -24,6 +24,7 @@ struct ep_op {
 	int step;
 	unsigned did;
 	struct cmd_outcome out;
+	uint64_t started_ns;            /* arrival, for command_latency_seconds */
 };
 
 void ep_command_handle(struct exitpeer *ep, const Supermesh__Command *c);

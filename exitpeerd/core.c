@@ -13,6 +13,7 @@
 #include "line_server.h"
 #include "log.h"
 #include "peerlink.h"
+#include "reflector.h"
 
 #define JOURNAL_KEEP_S (24 * 3600)
 
@@ -30,6 +31,7 @@ int exitpeer_helper_timeout(const struct exitpeer *ep)
 
 static void on_heartbeat(uv_timer_t *t)
 {
+	ep_observe_rtt(t->data);
 	exitpeer_send_info(t->data);
 }
 
@@ -57,6 +59,7 @@ static void pl_down(struct peerlink *pl, int status, const char *reason)
 	uv_timer_stop(&ep->heartbeat);
 	log_warnx("event=stream_down supernode=%s region=%s status=%d reason=%s",
 	          ep->conf.supernode_text, ep->conf.region, status, reason ? reason : "-");
+	ep_observe_down(ep, status);
 }
 
 static void pl_message(struct peerlink *pl, const Supermesh__ControlMessage *m)
@@ -69,6 +72,13 @@ static void pl_message(struct peerlink *pl, const Supermesh__ControlMessage *m)
 		break;
 	case SUPERMESH__CONTROL_MESSAGE__BODY_INFO_REQUEST:
 		exitpeer_send_info(ep);
+		break;
+	case SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO:
+		/* Endpoint discovery: keepalive-only peers, nothing routed to them. */
+		log_info("event=reflector_info iface=%s sent=%d", ep->conf.wg_iface,
+		         reflector_apply(ep->loop, ep->conf.wgrelay_socket,
+		                         exitpeer_helper_timeout(ep), ep->conf.wg_iface,
+		                         m->reflector_info));
 		break;
 	default:
 		log_debug("event=message_ignored type=%s", msg_name(m));
@@ -266,6 +276,7 @@ static int admin_open(struct exitpeer *ep, char *err, size_t err_size)
 
 static void release(struct exitpeer *ep)
 {
+	ep_observe_release(ep);
 	state_close(&ep->st);
 	exit_pool_release(&ep->pool);
 	free(ep->sessions);
@@ -284,7 +295,8 @@ int exitpeer_new(uv_loop_t *loop, const struct exitpeer_conf *conf, struct exitp
 	ep->conf = *conf;
 	if (conf->supernode_key)
 		memcpy(ep->supernode_key, conf->supernode_key, ID_PK_LEN);
-	if ((rc = open_state(ep, err, err_size)) < 0 || (rc = admin_open(ep, err, err_size)) < 0) {
+	if ((rc = ep_observe_new(ep, err, err_size)) < 0 ||
+	    (rc = open_state(ep, err, err_size)) < 0 || (rc = admin_open(ep, err, err_size)) < 0) {
 		release(ep);
 		return rc;
 	}
@@ -309,6 +321,7 @@ void exitpeer_stop(struct exitpeer *ep)
 	ep->pl = NULL;
 	line_server_free(ep->admin);
 	ep->admin = NULL;
+	ep_observe_stop(ep);
 	uv_close((uv_handle_t *)&ep->retry, NULL);
 	uv_close((uv_handle_t *)&ep->heartbeat, NULL);
 }

@@ -11,6 +11,7 @@
 #include <uv.h>
 #include "backoff.h"
 #include "keys.h"
+#include "metrics_http.h"
 #include "pool.h"
 #include "state.h"
 #include "store.h"
@@ -67,6 +68,10 @@ struct exitpeer {
 	struct line_server *admin;
 	struct ep_op *ops;              /* commands being applied */
 	uint64_t applied, duplicates, rejected;
+	struct metrics *metrics;        /* observe.c */
+	struct metrics_http mhttp;
+	struct metric *m_streams, *m_auth, *m_rtt, *m_cmd_lat, *m_cmd_ok, *m_cmd_fail;
+	struct metric *m_wg_peers, *m_load;
 };
 
 /* Opens the state, reloads sessions into the pool, opens the admin socket
@@ -95,5 +100,18 @@ int ep_session_add(struct exitpeer *ep, const struct exit_session *s);
 void ep_session_remove(struct exitpeer *ep, const uint8_t id[SESSION_ID_LEN]);
 /* "10.200.0.2/32" */
 void ep_session_cidr(const struct exit_session *s, char *out, size_t size);
+
+/* ---- observe.c: metrics and GET /metrics ---- */
+/* The registry (exitpeer_new makes it): 0 or -ENOMEM with err filled. */
+int ep_observe_new(struct exitpeer *ep, char *err, size_t err_size);
+/* Serves it on listen ("IP:port", "": not at all), after exitpeer_new;
+ * exitpeer_stop stops it. 0 or a negative errno. */
+int exitpeer_metrics_start(struct exitpeer *ep, const char *listen);
+void ep_observe_stop(struct exitpeer *ep);
+void ep_observe_release(struct exitpeer *ep);
+void ep_observe_down(struct exitpeer *ep, int status);
+void ep_observe_rtt(struct exitpeer *ep);
+/* A command answered: ok or not, started_ns its arrival (0: not applied). */
+void ep_observe_command(struct exitpeer *ep, int ok, uint64_t started_ns);
 
 #endif

@@ -10,6 +10,7 @@
 #include <uv.h>
 #include "admin.h"
 #include "daemon.h"
+#include "httpd.h"
 #include "exitpeerd.h"
 #include "line_client.h"
 #include "log.h"
@@ -44,6 +45,8 @@ static const struct config_key ep_keys[] = {
 	{ "heartbeat_s", CFG_INT, "10", 1, 3600, "Ping and load report interval" },
 	{ "dead_after_s", CFG_INT, "30", 1, 86400, "silence before the stream is dead" },
 	{ "log_level", CFG_STR, "info", 0, 0, "error, warn, info or debug" },
+	{ "metrics_listen", CFG_STR, "127.0.0.1:9472", 0, 0,
+	  "Prometheus /metrics on IP:port (empty: off)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -51,7 +54,7 @@ static const struct config_key ep_keys[] = {
 struct settings {
 	struct exitpeer_conf ec;
 	uint8_t supernode_key[ID_PK_LEN];
-	const char *key_file, *state_dir;
+	const char *key_file, *state_dir, *metrics_listen;
 	char state_path[CONFIG_VALUE_MAX + 32];
 	int log_level;
 };
@@ -107,19 +110,6 @@ static int check_dns(const char *s)
 	return 0;
 }
 
-static int check_mode(const char *mode, mode_t *out)
-{
-	char *end;
-	long m;
-
-	errno = 0;
-	m = strtol(mode, &end, 8);
-	if (mode[0] < '0' || mode[0] > '7' || errno || *end || m > 0777)
-		return -EINVAL;
-	*out = (mode_t)m;
-	return 0;
-}
-
 static int check_supernode(const struct config *c, struct settings *s)
 {
 	const char *key = config_get(c, "supernode_key");
@@ -169,8 +159,11 @@ static int settings_check(const struct config *c, struct settings *s)
 		return -EINVAL;
 	if ((s->log_level = log_level_parse(config_get(c, "log_level"))) < 0)
 		return bad("log_level must be error, warn, info or debug");
-	if (check_mode(config_get(c, "admin_mode"), &s->ec.admin_mode) < 0)
+	if (daemon_parse_mode(config_get(c, "admin_mode"), &s->ec.admin_mode) < 0)
 		return bad("admin_mode must be octal, e.g. 0660");
+	s->metrics_listen = config_get(c, "metrics_listen");
+	if (httpd_check_listen(s->metrics_listen) < 0)
+		return bad("metrics_listen must be a numeric IP:port or empty");
 	s->key_file = config_get(c, "key_file");
 	s->state_dir = config_get(c, "state_dir");
 	snprintf(s->state_path, sizeof(s->state_path), "%s/" PROG ".db", s->state_dir);
@@ -212,30 +205,11 @@ static int print_key(const char *key_file)
 /* One admin request to a running exitpeerd. */
 static int run_client(const char *path, int argc, char **argv)
 {
-	char req[LINE_MAX_LEN] = "", reply[LINE_MAX_LEN + 1];
-	size_t len;
-	int i, rc;
+	char out[LINE_MAX_LEN + 1];
+	int rc = daemon_client(PROG, path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
 
-	for (i = 0; i < argc; i++) {
-		len = strlen(req);
-		/* Words are escaped; the spaces between them must not be. */
-		if (i > 0 && len + 1 < sizeof(req)) {
-			req[len++] = ' ';
-			req[len] = '\0';
-		}
-		if (len + 1 >= sizeof(req) || line_escape(req, sizeof(req), argv[i]) < 0) {
-			fprintf(stderr, PROG ": request longer than %d bytes\n", LINE_MAX_LEN - 1);
-			return EXIT_USAGE;
-		}
-	}
-	rc = line_request(path, req, reply, sizeof(reply), CLIENT_TIMEOUT_MS);
-	if (rc < 0) {
-		fprintf(stderr, PROG ": %s: %s\n", path, strerror(-rc));
-		return EXIT_TEMP;
-	}
-	rc = line_reply_parse(reply, NULL, 0, NULL, 0);
-	fprintf(rc == 1 ? stdout : stderr, "%s\n", reply);
-	return rc == 1 ? 0 : EXIT_ERR;
+	fprintf(rc ? stderr : stdout, "%s\n", out);
+	return rc;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -258,6 +232,13 @@ static int start(uv_loop_t *loop, struct settings *s)
 	daemon_mkdir_parent(s->ec.admin_socket);
 	if ((rc = exitpeer_new(loop, &s->ec, &ep, err, sizeof(err))) < 0) {
 		log_errorx("event=start_failed err=\"%s\"", err);
+		return rc;
+	}
+	if ((rc = exitpeer_metrics_start(ep, s->metrics_listen)) < 0) {
+		log_errorx("event=metrics_failed listen=%s err=\"%s\"", s->metrics_listen,
+		           strerror(-rc));
+		exitpeer_stop(ep);
+		uv_run(loop, UV_RUN_DEFAULT);
 		return rc;
 	}
 	uv_signal_init(loop, &sig_term);

@@ -15,6 +15,8 @@ enum op_step {
 	ST_RB_PEER_DEL,  /* rollback: wgrelay peer del */
 	ST_DC_PEER_DEL,  /* disconnect: wgrelay peer del */
 	ST_DC_NAT_DEL,   /* disconnect: natctl del */
+	ST_MOVE_PEER_DEL, /* path change: wgrelay peer del (a fresh peer handshakes at once) */
+	ST_MOVE_PEER,    /* path change: wgrelay peer add with the new endpoint */
 };
 
 static void step_done(struct ep_op *op, int ok, const char *code, const char *error);
@@ -77,9 +79,10 @@ static void advance(struct ep_op *op)
 	struct ep_words w;
 	int rc;
 
-	if (op->step == ST_PEER_ADD) {
+	if (op->step == ST_PEER_ADD || op->step == ST_MOVE_PEER) {
 		ep_words_peer_add(ep, &op->s, &w);
-	} else if (op->step == ST_RB_PEER_DEL || op->step == ST_DC_PEER_DEL) {
+	} else if (op->step == ST_RB_PEER_DEL || op->step == ST_DC_PEER_DEL ||
+	           op->step == ST_MOVE_PEER_DEL) {
 		ep_words_peer_del(ep, &op->s, &w);
 	} else {
 		path = ep->conf.natctl_socket;
@@ -156,6 +159,26 @@ static void disconnect_commit(struct ep_op *op)
 	ep_op_finish(op);
 }
 
+/* The peer points at its new endpoint: the session keeps address and NAT. */
+static void move_commit(struct ep_op *op)
+{
+	struct exitpeer *ep = op->ep;
+	struct exit_session *cur = ep_session_find(ep, op->s.id);
+
+	if (!cur) {
+		ep_op_fail(op, "session_gone");
+		return;
+	}
+	snprintf(cur->endpoint, sizeof(cur->endpoint), "%s", op->s.endpoint);
+	cur->keepalive_s = op->s.keepalive_s;
+	if (exit_store_session_put(&ep->st, cur) < 0 ||
+	    ep_setup_result(ep, cur, &op->out) < 0) {
+		ep_op_fail(op, "state: cannot store session");
+		return;
+	}
+	ep_op_finish(op);
+}
+
 static void rollback_step(struct ep_op *op, int ok, const char *error)
 {
 	char sid[2 * SESSION_ID_LEN + 1];
@@ -196,6 +219,16 @@ static void step_done(struct ep_op *op, int ok, const char *code, const char *er
 	case ST_RB_PEER_DEL:
 		rollback_step(op, gone, error);
 		break;
+	case ST_MOVE_PEER_DEL:
+		op->step = ST_MOVE_PEER; /* the add that follows puts it back either way */
+		advance(op);
+		break;
+	case ST_MOVE_PEER:
+		if (!ok)
+			ep_op_fail(op, error);
+		else
+			move_commit(op);
+		break;
 	case ST_DC_PEER_DEL:
 		if (!gone) {
 			ep_op_fail(op, error);
@@ -220,9 +253,15 @@ void ep_op_setup_start(struct ep_op *op)
 
 	if (cur) {
 		/* A new command for a session we already serve: same answer. */
-		if (memcmp(cur->client_key, op->s.client_key, WG_KEY_LEN))
+		if (memcmp(cur->client_key, op->s.client_key, WG_KEY_LEN)) {
 			ep_op_fail(op, "session_exists");
-		else if (ep_setup_result(ep, cur, &op->out) < 0)
+		} else if (op->s.endpoint[0] && strcmp(cur->endpoint, op->s.endpoint)) {
+			/* The supernode moves the path (relay <-> direct): only
+			 * the endpoint changes, so the client's connections live on. */
+			op->s.addr = cur->addr;
+			op->step = ST_MOVE_PEER_DEL;
+			advance(op);
+		} else if (ep_setup_result(ep, cur, &op->out) < 0)
 			ep_op_fail(op, "result too large");
 		else
 			ep_op_finish(op);

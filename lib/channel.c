@@ -8,7 +8,8 @@
 #include <uv.h>
 #include "channel_int.h"
 
-/* One write: the request, then header and payload in the same allocation. */
+/* One queued write: the request, then the frame bytes the socket did not
+ * take at once, in the same allocation. */
 struct channel_wreq {
 	uv_write_t req;
 	uint8_t buf[];
@@ -22,6 +23,7 @@ struct channel_wreq {
  */
 static _Thread_local uint8_t read_buf[FRAME_HDR + FRAME_MAX];
 static _Thread_local uint8_t plain_buf[FRAME_MAX];
+static _Thread_local uint8_t write_buf[FRAME_HDR + FRAME_MAX];
 
 static const struct {
 	int status;
@@ -139,36 +141,48 @@ static void on_write(uv_write_t *req, int status)
 		channel_close(ch, status, NULL);
 }
 
-/* Queues one frame: payload as is (hellos) or sealed with the tx cipher. */
+/* Sends one frame: payload as is (hellos) or sealed with the tx cipher.
+ * Most frames fit the socket buffer, so the frame is built in write_buf and
+ * tried at once: no request, no allocation, and no write callback whose
+ * drain makes libuv re-arm epoll (one epoll_ctl per frame otherwise). Only
+ * what the socket did not take is copied into a request and queued;
+ * uv_try_write refuses while anything is queued, so order is kept. */
 int channel_write(struct channel *ch, const uint8_t *payload, size_t len, int sealed)
 {
 	uv_stream_t *s = (uv_stream_t *)&ch->tcp;
 	size_t plen = sealed ? len + CIPHER_TAG : len;
-	size_t total = FRAME_HDR + plen;
+	size_t total = FRAME_HDR + plen, done = 0;
 	struct channel_wreq *w;
 	uv_buf_t b;
 	int rc;
 
 	if (uv_stream_get_write_queue_size(s) + total > CHANNEL_MAX_QUEUED)
 		return -ENOBUFS;
-	if (!(w = malloc(sizeof(*w) + total)))
-		return -ENOMEM;
-	if ((rc = frame_header(w->buf, plen)) < 0)
-		goto out;
+	if (total > sizeof(write_buf))
+		return -EMSGSIZE;
+	if ((rc = frame_header(write_buf, plen)) < 0)
+		return rc;
 	if (!sealed)
-		memcpy(w->buf + FRAME_HDR, payload, len);
-	else if ((rc = cipher_seal(&ch->tx, payload, len, w->buf + FRAME_HDR, plen)) < 0)
-		goto out;
-	b = uv_buf_init((char *)w->buf, (unsigned int)total);
-	w->req.data = ch;
-	if ((rc = uv_write(&w->req, s, &b, 1, on_write)) < 0)
-		goto out;
+		memcpy(write_buf + FRAME_HDR, payload, len);
+	else if ((rc = cipher_seal(&ch->tx, payload, len, write_buf + FRAME_HDR, plen)) < 0)
+		return rc;
+	b = uv_buf_init((char *)write_buf, (unsigned int)total);
+	if ((rc = uv_try_write(s, &b, 1)) > 0)
+		done = (size_t)rc; /* errors: the queued write below reports them */
+	if (done < total) {
+		if (!(w = malloc(sizeof(*w) + total - done)))
+			return -ENOMEM;
+		memcpy(w->buf, write_buf + done, total - done);
+		b = uv_buf_init((char *)w->buf, (unsigned int)(total - done));
+		w->req.data = ch;
+		if ((rc = uv_write(&w->req, s, &b, 1, on_write)) < 0) {
+			free(w);
+			return rc;
+		}
+	}
 	ch->st.tx_bytes += total;
 	ch->st.tx_frames++;
 	return 0;
-out:
-	free(w);
-	return rc;
 }
 
 /* Opens a sealed frame into plain_buf; returns the plaintext length. */

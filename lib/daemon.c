@@ -1,12 +1,16 @@
 /* What every program's main() shares: the standard flags, the config file
- * with its -o overrides, numeric socket addresses, and parent directories. */
+ * with its -o overrides, numeric socket addresses, parent directories, and
+ * the -s admin request. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 #include "daemon.h"
+#include "line.h"
+#include "line_client.h"
 
 static int flag_err(char *err, size_t err_size, const char *what, const char *arg)
 {
@@ -132,4 +136,58 @@ int daemon_mkdir_parent(const char *path)
 	if (stat(buf, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int daemon_parse_mode(const char *text, mode_t *mode)
+{
+	char *end;
+	long m;
+
+	/* strtol alone would take a sign or leading spaces. */
+	if (text[0] < '0' || text[0] > '7')
+		return -EINVAL;
+	errno = 0;
+	m = strtol(text, &end, 8);
+	if (errno || *end || m > 0777)
+		return -EINVAL;
+	*mode = (mode_t)m;
+	return 0;
+}
+
+/* The words joined by single spaces, each escaped; -E2BIG if over a line. */
+static int join_words(char *req, size_t size, int argc, char **argv)
+{
+	size_t len;
+	int i;
+
+	req[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		len = strlen(req);
+		/* Words are escaped; the spaces between them must not be. */
+		if (i > 0 && len + 1 < size) {
+			req[len++] = ' ';
+			req[len] = '\0';
+		}
+		if (len + 1 >= size || line_escape(req, size, argv[i]) < 0)
+			return -E2BIG;
+	}
+	return 0;
+}
+
+int daemon_client(const char *prog, const char *path, int argc, char **argv,
+                  int timeout_ms, char *out, size_t out_size)
+{
+	char req[LINE_MAX_LEN], reply[LINE_MAX_LEN + 1];
+	int rc;
+
+	if (join_words(req, sizeof(req), argc, argv) < 0) {
+		snprintf(out, out_size, "%s: request longer than %d bytes", prog, LINE_MAX_LEN - 1);
+		return EXIT_USAGE;
+	}
+	if ((rc = line_request(path, req, reply, sizeof(reply), timeout_ms)) < 0) {
+		snprintf(out, out_size, "%s: %s: %s", prog, path, strerror(-rc));
+		return EXIT_TEMP;
+	}
+	snprintf(out, out_size, "%s", reply);
+	return line_reply_parse(reply, NULL, 0, NULL, 0) == 1 ? 0 : EXIT_ERR;
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include "config.h"
 
 #define EXIT_ERR 1     /* a request was answered err */
@@ -47,5 +48,18 @@ int daemon_parse_sockaddr(const char *text, struct sockaddr_storage *ss);
 
 /* Ensures the directory holding path exists (mode 0700 when created). */
 int daemon_mkdir_parent(const char *path);
+
+/* A socket mode as config text: octal digits only, 0 to 0777. 0 or -EINVAL. */
+int daemon_parse_mode(const char *text, mode_t *mode);
+
+/*
+ * -s: the words, each escaped as line_split reads them, as one request to
+ * the admin socket at path, waiting up to timeout_ms. Returns main's exit
+ * code: 0 for an ok reply, EXIT_ERR for any other reply (the reply in out);
+ * EXIT_USAGE if the words do not fit one line, EXIT_TEMP if no reply came
+ * (out then says "prog: why"). Prints nothing.
+ */
+int daemon_client(const char *prog, const char *path, int argc, char **argv,
+                  int timeout_ms, char *out, size_t out_size);
 
 #endif

@@ -12,6 +12,7 @@
 #include "line_client.h"
 #include "line_server.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "verbs.h"
 
 #define EXIT_ERR 1      /* an err reply */
@@ -26,6 +27,8 @@ static const struct config_key natctl_keys[] = {
 	{ "socket_mode", CFG_STR, "0660", 0, 0, "permissions of the socket, octal" },
 	{ "allow_gid", CFG_INT, "-1", -1, INT_MAX, "group allowed on the socket besides root (-1: none)" },
 	{ "log_level", CFG_STR, "info", 0, 0, "error, warn, info or debug" },
+	{ "metrics_listen", CFG_STR, "127.0.0.1:9475", 0, 0,
+	  "Prometheus /metrics (process metrics) under -l on IP:port (empty: off)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -33,6 +36,7 @@ static const struct config_key natctl_keys[] = {
 struct settings {
 	const char *uplink;
 	const char *listen;
+	const char *metrics_listen;
 	mode_t mode;
 	gid_t gid;
 	int log_level;
@@ -83,6 +87,11 @@ static int settings_check(const struct config *c, struct settings *s)
 		return -EINVAL;
 	}
 	s->gid = gid < 0 ? (gid_t)-1 : (gid_t)gid;
+	s->metrics_listen = config_get(c, "metrics_listen");
+	if (httpd_check_listen(s->metrics_listen) < 0) {
+		log_errorx("event=config_error key=metrics_listen reason=\"not IP:port\"");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -106,6 +115,7 @@ static int config_read(struct config *c, const char *path, int explicit,
 struct server {
 	struct line_server *srv;
 	uv_signal_t sigterm, sigint;
+	struct metrics_http mh;   /* process metrics only: natctl keeps no state */
 };
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -114,6 +124,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 	log_info("event=stop signal=%d", signum);
 	line_server_free(sv->srv);
+	metrics_http_stop(&sv->mh);
 	uv_close((uv_handle_t *)&sv->sigterm, NULL);
 	uv_close((uv_handle_t *)&sv->sigint, NULL);
 }
@@ -135,6 +146,16 @@ static int serve(struct natctl *n, const struct settings *s, const char *path)
 		uv_loop_close(&loop);
 		return EXIT_TEMP;
 	}
+	if (!(sv.mh.m = metrics_new()) ||
+	    (err = metrics_http_start(&sv.mh, &loop, s->metrics_listen)) < 0) {
+		log_errorx("event=metrics_failed listen=%s err=\"%s\"", s->metrics_listen,
+		           strerror(sv.mh.m ? -err : ENOMEM));
+		line_server_free(sv.srv);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		metrics_free(sv.mh.m);
+		uv_loop_close(&loop);
+		return EXIT_TEMP;
+	}
 	sv.sigterm.data = sv.sigint.data = &sv;
 	uv_signal_init(&loop, &sv.sigterm);
 	uv_signal_init(&loop, &sv.sigint);
@@ -145,6 +166,7 @@ static int serve(struct natctl *n, const struct settings *s, const char *path)
 	if (!s->uplink)
 		log_warnx("event=no_uplink reason=\"add will be refused\"");
 	uv_run(&loop, UV_RUN_DEFAULT);
+	metrics_free(sv.mh.m);
 	return uv_loop_close(&loop) == 0 ? 0 : EXIT_TEMP;
 }
 

@@ -10,6 +10,7 @@
 #include "handshake.pb-c.h"
 #include "log.h"
 #include "peer.h"
+#include "reflect.h"
 #include "session.h"
 #include "store.h"
 #include "stream.h"
@@ -32,6 +33,20 @@ static const char *role_name(uint32_t role)
 	return role < 4 ? names[role] : "unknown";
 }
 
+/* Endpoint discovery: reflectors=off|starting|up and peers per NAT class. */
+static void status_nat(struct supernoded *sn, struct line_reply *r)
+{
+	size_t c[4];
+
+	line_reply_kv(r, "reflectors", !sn->set.reflector_port ? "off" :
+	              reflect_ready(sn) ? "up" : "starting");
+	reflect_counts(sn, c);
+	line_reply_kvf(r, "nat_none", "%zu", c[NAT_NONE]);
+	line_reply_kvf(r, "nat_eim", "%zu", c[NAT_EIM]);
+	line_reply_kvf(r, "nat_edm", "%zu", c[NAT_EDM]);
+	line_reply_kvf(r, "nat_unknown", "%zu", c[NAT_UNKNOWN]);
+}
+
 static void admin_status(void *ctx, int argc, char **argv, struct line_reply *r)
 {
 	struct supernoded *sn = ctx;
@@ -44,20 +59,26 @@ static void admin_status(void *ctx, int argc, char **argv, struct line_reply *r)
 	line_reply_kvf(r, "relays", "%llu", (unsigned long long)sn->relays_active);
 	line_reply_kvf(r, "basenoded_up", "%zu", directory_up(sn->dir));
 	line_reply_kvf(r, "revoked", "%zu", sn->policy.revoked.n);
+	status_nat(sn, r);
+	line_reply_kvf(r, "path_direct", "%llu", (unsigned long long)sn->path_direct);
+	line_reply_kvf(r, "path_upgrades", "%llu", (unsigned long long)sn->path_upgrades);
+	line_reply_kvf(r, "path_fallbacks", "%llu", (unsigned long long)sn->path_fallbacks);
+	line_reply_kvf(r, "punch_failed", "%llu", (unsigned long long)sn->punch_failed);
 }
 
-/* peers: count=N peer=<hex>,<role>,<up|away>,... */
+/* peers: count=N peer=<hex>,<role>,<up|away>,<nat class>,<public endpoint|-> ... */
 static void admin_peers(void *ctx, int argc, char **argv, struct line_reply *r)
 {
 	struct supernoded *sn = ctx;
 	const struct sn_peer *p;
-	char v[2 * ID_PK_LEN + 32];
+	char v[2 * ID_PK_LEN + NATCLASS_EP_MAX + 48];
 	size_t n = peer_count(sn, 0, 0), i = 0;
 
 	line_reply_kvf(r, "count", "%zu", n);
 	for (p = sn->peers; p; p = p->next, i++) {
-		snprintf(v, sizeof(v), "%s,%s,%s", p->hex, role_name(p->role),
-		         peer_is_up(p) ? "up" : "away");
+		snprintf(v, sizeof(v), "%s,%s,%s,%s,%s", p->hex, role_name(p->role),
+		         peer_is_up(p) ? "up" : "away", natclass_name(p->nat),
+		         p->seen[0][0] ? p->seen[0] : "-");
 		if (reply_add(r, "peer", v) < 0) {
 			line_reply_kvf(r, "more", "%zu", n - i);
 			return;
@@ -93,7 +114,8 @@ static const char *state_name(enum sess_state s)
 	return names[s];
 }
 
-/* sessions: count=N session=<id>,<state>,<kind>,<path>,<client address>,<endpoint> */
+/* sessions: count=N session=<id>,<state>,<kind>,<path>,<client address>,<endpoint>,
+ * <path choice: fixed|probing|direct|relay> */
 static void admin_sessions(void *ctx, int argc, char **argv, struct line_reply *r)
 {
 	static const char *const kinds[] = { "local", "origin", "serve" };
@@ -104,10 +126,11 @@ static void admin_sessions(void *ctx, int argc, char **argv, struct line_reply *
 
 	line_reply_kvf(r, "count", "%zu", n);
 	for (s = sn->sessions; s; s = s->next, i++) {
-		snprintf(v, sizeof(v), "%s,%s,%s,%u,%s,%s", s->hex, state_name(s->state),
+		snprintf(v, sizeof(v), "%s,%s,%s,%u,%s,%s,%s", s->hex, state_name(s->state),
 		         kinds[s->rec.kind], s->rec.path,
 		         s->rec.client_address[0] ? s->rec.client_address : "-",
-		         s->rec.endpoint[0] ? s->rec.endpoint : "-");
+		         s->rec.endpoint[0] ? s->rec.endpoint : "-",
+		         s->punch ? pathsel_state_name(s->ps.state) : "fixed");
 		if (reply_add(r, "session", v) < 0) {
 			line_reply_kvf(r, "more", "%zu", n - i);
 			return;
@@ -115,21 +138,22 @@ static void admin_sessions(void *ctx, int argc, char **argv, struct line_reply *
 	}
 }
 
-/* exits: count=N exit=<hex>,<endpoint|->,<nat>,<load>,<sessions> */
+/* exits: count=N exit=<hex>,<endpoint|->,<nat>,<load>,<sessions>,<nat class>,<seen|-> */
 static void admin_exits(void *ctx, int argc, char **argv, struct line_reply *r)
 {
 	struct supernoded *sn = ctx;
 	const struct sn_peer *p;
-	char v[2 * ID_PK_LEN + SN_HOST_MAX + 48];
+	char v[2 * ID_PK_LEN + SN_HOST_MAX + NATCLASS_EP_MAX + 64];
 	size_t n = peer_count(sn, SUPERMESH__ROLE__ROLE_EXIT, 1), i = 0;
 
 	line_reply_kvf(r, "count", "%zu", n);
 	for (p = sn->peers; p; p = p->next) {
 		if (p->role != SUPERMESH__ROLE__ROLE_EXIT || !peer_is_up(p))
 			continue;
-		snprintf(v, sizeof(v), "%s,%s,%d,%u,%u", p->hex,
+		snprintf(v, sizeof(v), "%s,%s,%d,%u,%u,%s,%s", p->hex,
 		         p->exit.endpoint[0] ? p->exit.endpoint : "-", p->exit.behind_nat,
-		         p->exit.load_pct, p->exit.sessions);
+		         p->exit.load_pct, p->exit.sessions, natclass_name(p->nat),
+		         p->seen[0][0] ? p->seen[0] : "-");
 		if (reply_add(r, "exit", v) < 0) {
 			line_reply_kvf(r, "more", "%zu", n - i);
 			return;

@@ -9,6 +9,7 @@
 #include "directory.h"
 #include "log.h"
 #include "peer.h"
+#include "reflect.h"
 #include "session.h"
 #include "store.h"
 #include "stream.h"
@@ -74,6 +75,7 @@ static void on_tick(uv_timer_t *t)
 
 	stream_server_sweep(sn->streams, now, (uint64_t)sn->set.dead_after_s * 1000);
 	session_sweep(sn, now);
+	punch_sweep(sn, now);
 	/* Applied command ids are kept a day: far longer than any resend. */
 	if (sn->store && now - sn->journal_expired_ms > JOURNAL_EXPIRE_EVERY_MS) {
 		sn->journal_expired_ms = now;
@@ -122,6 +124,10 @@ static int core_start(struct supernoded *sn, char *err, size_t err_size)
 	}
 	if ((rc = directory_new(sn, &sn->dir)) < 0) {
 		snprintf(err, err_size, "basenoded links: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = reflect_start(sn)) < 0) {
+		snprintf(err, err_size, "reflectors: %s", strerror(-rc));
 		return rc;
 	}
 	uv_timer_init(sn->loop, &sn->tick);
@@ -176,6 +182,7 @@ void sn_core_stop(struct supernoded *sn)
 	sn->streams = NULL;
 	directory_free(sn->dir);
 	sn->dir = NULL;
+	reflect_stop(sn);
 	remote_free_links(sn);
 	if (sn->tick_open)
 		uv_close((uv_handle_t *)&sn->tick, NULL);

@@ -47,6 +47,10 @@ static const struct config_key sn_keys[] = {
 	{ "client_allowed_ips", CFG_STR, "0.0.0.0/0", 0, 0, "CIDRs clients route to the exit" },
 	{ "dns", CFG_STR, NULL, 0, 0, "DNS servers given to clients, comma-separated" },
 	{ "keepalive_s", CFG_INT, "25", 0, 3600, "WireGuard persistent keepalive" },
+	{ "reflector_port", CFG_INT, "0", 0, 65534,
+	  "UDP port of the first endpoint reflector (the second is the next); 0: off" },
+	{ "path_retry_s", CFG_INT, "60", 1, 3600,
+	  "first retry of a direct path from the relay (doubles to 1 h)" },
 	{ "log_level", CFG_STR, "info", 0, 0, "error, warn, info or debug" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
@@ -156,6 +160,8 @@ static int settings_from(const struct config *c, struct sn_settings *s)
 	s->dead_after_s = (uint32_t)config_get_int(c, "dead_after_s");
 	s->keepalive_s = (uint32_t)config_get_int(c, "keepalive_s");
 	s->force_relay = config_get_bool(c, "force_relay");
+	s->reflector_port = (uint16_t)config_get_int(c, "reflector_port");
+	s->path_retry_s = (uint32_t)config_get_int(c, "path_retry_s");
 	s->relay_chain = config_get_bool(c, "relay_chain");
 	if (log_level_parse(config_get(c, "log_level")) < 0) {
 		fprintf(stderr, "supernoded: log_level must be error, warn, info or debug\n");
@@ -167,28 +173,11 @@ static int settings_from(const struct config *c, struct sn_settings *s)
 /* One admin request to a running supernoded. */
 static int run_client(const char *path, int argc, char **argv)
 {
-	char req[LINE_MAX_LEN] = "", reply[LINE_MAX_LEN + 1];
-	size_t len;
-	int i, rc;
+	char out[LINE_MAX_LEN + 1];
+	int rc = daemon_client("supernoded", path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
 
-	for (i = 0; i < argc; i++) {
-		len = strlen(req);
-		if (i > 0 && len + 1 < sizeof(req)) {
-			req[len++] = ' ';
-			req[len] = '\0';
-		}
-		if (len + 1 >= sizeof(req) || line_escape(req, sizeof(req), argv[i]) < 0) {
-			fprintf(stderr, "supernoded: request too long\n");
-			return EXIT_USAGE;
-		}
-	}
-	if ((rc = line_request(path, req, reply, sizeof(reply), CLIENT_TIMEOUT_MS)) < 0) {
-		fprintf(stderr, "supernoded: %s: %s\n", path, strerror(-rc));
-		return EXIT_TEMP;
-	}
-	rc = line_reply_parse(reply, NULL, 0, NULL, 0);
-	fprintf(rc == 1 ? stdout : stderr, "%s\n", reply);
-	return rc == 1 ? 0 : EXIT_ERR;
+	fprintf(rc ? stderr : stdout, "%s\n", out);
+	return rc;
 }
 
 static int load_identity(const char *path, struct identity *id)

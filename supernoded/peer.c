@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "peer.h"
 #include "peerlink.h"
+#include "reflect.h"
 #include "session.h"
 #include "stream.h"
 
@@ -57,6 +58,7 @@ void peer_maybe_free(struct sn_peer *p)
 
 	if (p->stream || p->pl || session_refs_peer(sn, p->id))
 		return;
+	reflect_peer_gone(p);
 	/* Unlinked first: callbacks run by the cancel cannot find it. */
 	unlink_peer(p);
 	if (sn->cmds)

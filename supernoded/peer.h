@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include "control.pb-c.h"
+#include "natclass.h"
 #include "supernoded.h"
 
 struct sn_stream;
@@ -36,6 +37,10 @@ struct sn_peer {
 	uint64_t away_since_ms;       /* loop time it lost its stream; 0: here */
 	int synced;                   /* first InfoResponse of this stream seen */
 	struct exit_info exit;
+	/* endpoint discovery (reflect.c) */
+	char seen[2][NATCLASS_EP_MAX];  /* public ip:port each reflector saw, "" none */
+	enum nat_class nat;
+	int reflected;                  /* added to the reflectors, ReflectorInfo sent */
 };
 
 struct sn_peer *peer_find(struct supernoded *sn, const uint8_t id[ID_PK_LEN]);

@@ -6,39 +6,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sodium.h>
 #include <sys/socket.h>
 #include "handshake.h"
-
-#define POLICY_BUCKETS 4096
-
-struct rate_bucket {
-	double tokens;
-	uint64_t at_ms; /* 0: never used */
-};
-
-struct id_set {
-	uint8_t (*ids)[ID_PK_LEN];
-	size_t n, cap;
-};
+#include "idset.h"
+#include "ratelimit.h"
 
 struct auth_policy {
 	struct id_set revoked;
 	struct id_set allow;
 	int allowlist;                    /* admission = allowlist */
-	double rate_per_s, burst;         /* rate_per_s 0: no limit */
-	uint8_t hash_key[crypto_shorthash_KEYBYTES];
-	struct rate_bucket buckets[POLICY_BUCKETS];      /* per source IP */
-	struct rate_bucket peer_buckets[POLICY_BUCKETS]; /* per peer id */
+	struct ratelimit rate;            /* per source IP */
+	struct ratelimit peer_rate;       /* per peer id, same rate and burst */
 };
 
 void policy_init(struct auth_policy *p, int allowlist, double rate_per_s, double burst);
 void policy_release(struct auth_policy *p);
-
-/* 1 if id is in the set. add: 0, -EEXIST or -ENOMEM; del: 0 or -ENOENT. */
-int id_set_has(const struct id_set *s, const uint8_t id[ID_PK_LEN]);
-int id_set_add(struct id_set *s, const uint8_t id[ID_PK_LEN]);
-int id_set_del(struct id_set *s, const uint8_t id[ID_PK_LEN]);
 
 /* Allow-list text: one key per line (base64 or 64 hex digits), blank lines
  * and '#' comments skipped; replaces the list. 0, -EINVAL with "line N: ..."
@@ -53,8 +35,5 @@ int policy_load_allow(struct auth_policy *p, const char *path, char *err, size_t
  * rate and burst), so a key tried from many addresses is limited too. */
 int policy_check(struct auth_policy *p, const struct hs_auth *auth,
                  const struct sockaddr_storage *addr, uint64_t now_ms, const char **reason);
-
-/* A peer id as text: padded base64 or 64 hex digits. 0 or -EINVAL. */
-int id_parse(const char *text, uint8_t id[ID_PK_LEN]);
 
 #endif

@@ -7,6 +7,7 @@
 #include "handshake.pb-c.h"
 #include "log.h"
 #include "peer.h"
+#include "reflect.h"
 #include "session.h"
 
 int link_on_ping(struct sn_peer *p, const ControlMessage *in)
@@ -65,6 +66,8 @@ int link_on_info(struct sn_peer *p, const ControlMessage *m)
 		return -EPROTO;
 	}
 	p->synced = 1;
+	if (p->role == SUPERMESH__ROLE__ROLE_CLIENT)
+		punch_client_info(p, i);
 	if (p->role == SUPERMESH__ROLE__ROLE_EXIT) {
 		exit_update(p, i);
 		if (first)
@@ -75,6 +78,7 @@ int link_on_info(struct sn_peer *p, const ControlMessage *m)
 	/* Resync once per stream: later reports may cross a setup in flight. */
 	if (!first)
 		return 0;
+	reflect_peer_up(p);
 	if (p->role == SUPERMESH__ROLE__ROLE_EXIT)
 		session_exit_resync(p, i);
 	else

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "command.h"
 #include "control.pb-c.h"
+#include "pathsel.h"
 #include "rank.h"
 #include "store.h"
 #include "supernoded.h"
@@ -50,6 +51,16 @@ struct sn_session {
 	/* SERVE: the origin's SETUP_EXIT being answered */
 	uint8_t origin_cmd[MSG_ID_LEN];
 	int want_relay;
+	/* path choice (punch.c): LOCAL sessions between two punchable NATs */
+	int punch;                      /* set up with each other's public endpoint */
+	struct pathsel ps;
+	char client_pub[SN_HOST_MAX];   /* what the reflectors saw of each side */
+	char exit_pub[SN_HOST_MAX];
+	uint64_t hs_base_ms;            /* client's last handshake when the probe began */
+	uint64_t client_hs_ms;          /* the last one the client reported */
+	uint64_t client_rx;             /* its WireGuard rx bytes, last report */
+	uint64_t rx_at_ms;              /* loop time rx last grew (or direct began) */
+	int moving;                     /* a path change is in flight */
 };
 
 /* ---- session.c ---- */
@@ -105,6 +116,22 @@ size_t setup_local_cands(struct supernoded *sn, struct rank_cand *out, size_t ma
                          const uint8_t *skip);
 void setup_fill_wireguard(struct sn_session *s, Supermesh__WireguardConfig *wg,
                           char **allowed, char **dns);
+
+/* Sends ROTATE_PEER for rec (exit key, endpoint, path) to the client;
+ * old_exit_wg names the peer it replaces (the same key for a path change). */
+void setup_send_rotate(struct sn_session *s);
+
+/* ---- punch.c: hole punching and the path choice of LOCAL sessions ---- */
+/* 1 when both sides' NATs can be punched and the reflectors saw both. */
+int punch_possible(struct sn_session *s, const struct rank_cand *c);
+/* The session went active on punched endpoints: start the probe. */
+void punch_started(struct sn_session *s);
+/* A client's InfoResponse: handshakes of its sessions. */
+void punch_client_info(struct sn_peer *client, const Supermesh__InfoResponse *info);
+/* Periodic: probe deadlines, retries, a direct path gone silent. */
+void punch_sweep(struct supernoded *sn, uint64_t now);
+/* The reflectors saw a peer at a new public endpoint. */
+void punch_peer_moved(struct sn_peer *p);
 
 /* ---- remote.c ---- */
 void remote_start_lookup(struct sn_session *s);

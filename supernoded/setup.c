@@ -11,6 +11,7 @@
 #include "check.h"
 
 static void own_setup(struct sn_session *s);
+static void send_rotate(struct sn_session *s, struct sn_peer *client);
 
 static int path_direct(const struct sn_session *s, const struct rank_cand *c)
 {
@@ -56,6 +57,26 @@ void setup_fail_attempt(struct sn_session *s, const char *why)
 	setup_try_next(s);
 }
 
+static void on_setup_done(void *arg, int status, const Supermesh__CommandResponse *resp);
+
+/* The endpoint and path the client gets once the exit is set up. */
+static void setup_path(struct sn_session *s, const struct rank_cand *c)
+{
+	if (s->punch) {
+		/* Punching: the relay waits as the fallback; the client
+		 * starts on the exit's public endpoint. */
+		s->rec.path = SUPERMESH__PATH_KIND__PATH_DIRECT;
+		snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s", s->exit_pub);
+	} else if (s->rec.relay) {
+		s->rec.path = SUPERMESH__PATH_KIND__PATH_RELAY;
+		snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s:%u",
+		         s->sn->set.relay_host, s->rec.client_port);
+	} else {
+		s->rec.path = SUPERMESH__PATH_KIND__PATH_DIRECT;
+		snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s", c->endpoint);
+	}
+}
+
 static void on_setup_done(void *arg, int status, const Supermesh__CommandResponse *resp)
 {
 	struct sn_session *s = arg;
@@ -85,15 +106,10 @@ static void on_setup_done(void *arg, int status, const Supermesh__CommandRespons
 		memcpy(s->rec.exit_wg, res.has_pubkey ? res.exit_pubkey : c->wg_pubkey, 32);
 		snprintf(s->rec.client_address, sizeof(s->rec.client_address), "%s",
 		         res.client_address);
-		if (s->rec.relay) {
-			s->rec.path = SUPERMESH__PATH_KIND__PATH_RELAY;
-			snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s:%u",
-			         s->sn->set.relay_host, s->rec.client_port);
-		} else {
-			s->rec.path = SUPERMESH__PATH_KIND__PATH_DIRECT;
-			snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s", c->endpoint);
-		}
+		setup_path(s, c);
 		setup_done(s);
+		if (s->punch && s->state == SS_ACTIVE)
+			punch_started(s);
 	}
 	session_release(s);
 }
@@ -146,9 +162,10 @@ static void on_relay_added(struct sn_session *s, int status)
 		return;
 	}
 	/* The exit sends to the relay's exit-facing port, with keepalive, so
-	 * its own packets open its NAT. */
+	 * its own packets open its NAT; when punching, to the client's public
+	 * endpoint instead, which opens its NAT to exactly that. */
 	snprintf(ep, sizeof(ep), "%s:%u", s->sn->set.relay_host, s->rec.exit_port);
-	send_setup(s, exit, ep);
+	send_setup(s, exit, s->punch ? s->client_pub : ep);
 }
 
 static void own_setup(struct sn_session *s)
@@ -156,6 +173,7 @@ static void own_setup(struct sn_session *s)
 	const struct rank_cand *c = &s->cands[s->tried - 1];
 	struct sn_peer *exit = current_exit(s);
 
+	s->punch = 0;
 	if (!exit) {
 		setup_fail_attempt(s, "exit_down");
 		return;
@@ -164,6 +182,8 @@ static void own_setup(struct sn_session *s)
 		send_setup(s, exit, "");
 		return;
 	}
+	/* The relay is set up either way: the punch's fallback is ready. */
+	s->punch = punch_possible(s, c);
 	if (relay_add(s, NULL, on_relay_added) < 0)
 		setup_fail_attempt(s, "relay_failed");
 }
@@ -209,6 +229,14 @@ static void on_rotate_done(void *arg, int status, const Supermesh__CommandRespon
 	if (status < 0 || !resp->ok)
 		log_warnx("event=rotate_unacked session_id=%s status=%d", s->hex, status);
 	session_release(s);
+}
+
+void setup_send_rotate(struct sn_session *s)
+{
+	struct sn_peer *client = peer_find(s->sn, s->rec.client_id);
+
+	if (client && peer_is_up(client))
+		send_rotate(s, client);
 }
 
 static void send_rotate(struct sn_session *s, struct sn_peer *client)

@@ -21,6 +21,7 @@ struct stream_server;
 struct sn_peer;
 struct sn_session;
 struct sn_directory;
+struct sn_reflect;
 
 /* The config, checked and converted (main.c fills it; tests set it). */
 struct sn_settings {
@@ -46,6 +47,9 @@ struct sn_settings {
 	uint32_t cmd_timeout_ms;  /* 0: 5000 (tests shorten it) */
 	unsigned cmd_retries;     /* resends after the first try */
 	uint32_t lookup_ms;       /* wait for basenoded / supernode answers */
+	uint16_t reflector_port;  /* reflectors on this port and the next; 0: off */
+	uint32_t reflect_poll_ms; /* peer list period; 0: REFLECT_POLL_MS */
+	uint32_t path_retry_s;    /* first retry of direct from the relay; 0: 60 */
 };
 
 struct supernoded {
@@ -58,12 +62,15 @@ struct supernoded {
 	struct stream_server *streams;
 	struct cmd_sender *cmds;
 	struct sn_directory *dir;        /* basenoded links */
+	struct sn_reflect *refl;         /* endpoint discovery, NULL: off */
 	struct sn_peer *peers;           /* every known peer, list */
 	struct sn_session *sessions;     /* every live session, list */
 	uv_timer_t tick;                 /* sweeps: silent streams, absent peers */
 	int tick_open;
 	int stopping;
 	uint64_t relays_active;
+	/* path choice totals (punch.c) */
+	uint64_t path_direct, path_upgrades, path_fallbacks, punch_failed;
 	uint64_t journal_expired_ms;     /* loop time of the last journal expiry */
 };
 

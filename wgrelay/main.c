@@ -12,6 +12,8 @@
 #include "line_client.h"
 #include "line_server.h"
 #include "log.h"
+#include "observe.h"
+#include "httpd.h"
 #include "relay.h"
 #include "wg.h"
 #include "wgrelay.h"
@@ -30,6 +32,8 @@ static const struct config_key wgrelay_keys[] = {
 	{ "backend", CFG_STR, "auto", 0, 0, "WireGuard backend: auto, kernel or userspace" },
 	{ "relay_bind", CFG_STR, "0.0.0.0", 0, 0, "numeric address relay ports bind to" },
 	{ "log_level", CFG_STR, "info", 0, 0, "error, warn, info or debug" },
+	{ "metrics_listen", CFG_STR, "127.0.0.1:9474", 0, 0,
+	  "Prometheus /metrics on IP:port under -l (empty: off)" },
 	{ NULL, CFG_STR, NULL, 0, 0, NULL },
 };
 
@@ -125,6 +129,10 @@ static int check_config(const struct config *cfg, mode_t *mode)
 		fprintf(stderr, "wgrelay: log_level must be error, warn, info or debug\n");
 		return -EINVAL;
 	}
+	if (httpd_check_listen(config_get(cfg, "metrics_listen")) < 0) {
+		fprintf(stderr, "wgrelay: metrics_listen must be a numeric IP:port or empty\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -175,6 +183,7 @@ struct server {
 	struct wgrelay *w;
 	struct line_server *srv;
 	uv_signal_t sigterm, sigint;
+	struct wgrelay_metrics met;
 };
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -183,6 +192,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 	log_info("event=stopping signal=%d", signum);
 	line_server_free(s->srv);
+	wgrelay_metrics_stop(&s->met);
 	relay_table_free(s->w->relays);
 	s->w->relays = NULL;
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
@@ -193,7 +203,8 @@ static int run_server(struct wgrelay *w, const struct config *cfg, const char *p
                       mode_t mode)
 {
 	struct line_server_opts lo = { path, mode, (uid_t)-1, (gid_t)-1, 0 };
-	struct server s = { w, NULL, { 0 }, { 0 } };
+	struct server s = { .w = w };
+	const char *mlisten = config_get(cfg, "metrics_listen");
 	uv_loop_t loop;
 	int ret;
 
@@ -206,6 +217,11 @@ static int run_server(struct wgrelay *w, const struct config *cfg, const char *p
 	ret = relay_table_new(&loop, w->relay_bind, &w->relays);
 	if (ret == 0)
 		ret = line_server_new(&loop, &lo, wgrelay_verbs, w, &s.srv);
+	if (ret == 0 && (ret = wgrelay_metrics_start(&s.met, w, &loop, mlisten)) < 0) {
+		log_warnx("event=metrics_failed listen=%s err=\"%s\"", mlisten, strerror(-ret));
+		line_server_free(s.srv);
+		s.srv = NULL;
+	}
 	if (ret == 0) {
 		uv_signal_init(&loop, &s.sigterm);
 		uv_signal_init(&loop, &s.sigint);
@@ -220,6 +236,7 @@ static int run_server(struct wgrelay *w, const struct config *cfg, const char *p
 		w->relays = NULL;
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
+	wgrelay_metrics_release(&s.met);
 	if (uv_loop_close(&loop) != 0)
 		log_warnx("event=loop_not_closed");
 	return ret;

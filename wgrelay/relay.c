@@ -171,31 +171,38 @@ void relay_table_free(struct relay_table *t)
 	free(t);
 }
 
-static void relay_add_gone(struct relay_table *t, const struct relay_session *s)
+/* Adds one session's counters into tot. */
+static void totals_add(struct relay_totals *tot, const struct relay_session *s)
 {
 	int d;
 
 	for (d = 0; d < 2; d++) {
-		t->gone.bytes += s->bytes[d];
-		t->gone.packets += s->packets[d];
+		tot->bytes += s->bytes[d];
+		tot->packets += s->packets[d];
+		tot->dir_bytes[d] += s->bytes[d];
+		tot->dir_packets[d] += s->packets[d];
 	}
-	t->gone.drops += drops_sum(&s->drops);
+	tot->drops += drops_sum(&s->drops);
+	tot->why.stranger += s->drops.stranger;
+	tot->why.nodest += s->drops.nodest;
+	tot->why.rate += s->drops.rate;
+	tot->why.oversize += s->drops.oversize;
+	tot->why.send += s->drops.send;
+}
+
+static void relay_add_gone(struct relay_table *t, const struct relay_session *s)
+{
+	totals_add(&t->gone, s);
 }
 
 void relay_table_totals(const struct relay_table *t, struct relay_totals *out)
 {
 	const struct relay_session *s;
-	int d;
 
 	*out = t->gone;
 	out->sessions = t->nsessions;
-	for (s = t->head; s != NULL; s = s->next) {
-		for (d = 0; d < 2; d++) {
-			out->bytes += s->bytes[d];
-			out->packets += s->packets[d];
-		}
-		out->drops += drops_sum(&s->drops);
-	}
+	for (s = t->head; s != NULL; s = s->next)
+		totals_add(out, s);
 }
 
 /*

@@ -52,6 +52,8 @@ struct relay_totals {
 	uint64_t bytes;
 	uint64_t packets;
 	uint64_t drops;
+	uint64_t dir_bytes[2], dir_packets[2]; /* the same by enum relay_dir */
+	struct relay_drops why;                /* drops by reason */
 };
 
 /* bind_host: numeric IPv4 or IPv6 ("::" is dual-stack); NULL or "" is

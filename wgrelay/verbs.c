@@ -11,7 +11,7 @@ const struct verb wgrelay_verbs[] = {
 	{ "iface del", 1, 1, verb_iface_del, "NAME" },
 	{ "iface show", 1, 1, verb_iface_show, "NAME" },
 	{ "peer add", 4, 8, verb_peer_add,
-	  "NAME PUBKEY allowed-ips CIDR[,CIDR...] [endpoint HOST:PORT] [keepalive S]" },
+	  "NAME PUBKEY allowed-ips CIDR[,CIDR...]|none [endpoint HOST:PORT] [keepalive S]" },
 	{ "peer del", 2, 2, verb_peer_del, "NAME PUBKEY" },
 	{ "peer list", 1, 2, verb_peer_list, "NAME [PUBKEY]" },
 	{ "addr add", 2, 2, verb_addr_add, "NAME CIDR" },

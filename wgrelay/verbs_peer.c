@@ -1,4 +1,4 @@
-/* The peer verbs: add (replaces allowed ips; idempotent), del (absent is
+/* The peer verbs: add (replaces allowed ips, "none" for none; idempotent), del (absent is
  * ok), list (every peer in one reply line, see wgrelay(8)). */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,9 +29,12 @@ static int peer_allowedips(struct wg_peer *p, const char *list, struct line_repl
 {
 	struct cidr *c = NULL;
 	size_t n = 0, i;
-	int ret = parse_cidr_list(list, CIDR_BARE, &c, &n);
+	int ret;
 
-	if (ret < 0) {
+	/* "none": a peer that routes nothing, e.g. a keepalive-only reflector. */
+	if (!strcmp(list, "none"))
+		return 0;
+	if ((ret = parse_cidr_list(list, CIDR_BARE, &c, &n)) < 0) {
 		line_reply_err(r, LINE_EINVAL, "bad allowed-ips (CIDR[,CIDR...], no host bits)");
 		return ret;
 	}

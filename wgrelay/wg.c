@@ -1,11 +1,11 @@
 /* The plain WireGuard device structs of wg.h: allocation, keys, endpoints.
  * Shared by both backends and the verbs. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "netaddr.h"
 #include "wg.h"
 
 void wg_device_free(struct wg_device *dev)
@@ -64,14 +64,6 @@ void wg_key_generate(uint8_t private_key[WG_KEY_LEN], uint8_t public_key[WG_KEY_
 
 void wg_endpoint_format(const union wg_endpoint *e, char *buf, size_t size)
 {
-	char host[INET6_ADDRSTRLEN];
-
-	if (e->addr.sa_family == AF_INET &&
-	    inet_ntop(AF_INET, &e->addr4.sin_addr, host, sizeof(host)))
-		snprintf(buf, size, "%s:%u", host, ntohs(e->addr4.sin_port));
-	else if (e->addr.sa_family == AF_INET6 &&
-	         inet_ntop(AF_INET6, &e->addr6.sin6_addr, host, sizeof(host)))
-		snprintf(buf, size, "[%s]:%u", host, ntohs(e->addr6.sin6_port));
-	else
+	if (netaddr_text(&e->addr, buf, size) < 0)
 		snprintf(buf, size, "-");
 }

@@ -28,6 +28,8 @@ struct fake {
 	char setup_client_ep[128];
 	Supermesh__ExitResponse *resp;
 	Supermesh__RotatePeer *rotate;
+	int reflector_infos;           /* ReflectorInfo messages received */
+	uint64_t handshake_ms;         /* client: last_handshake_ms in InfoResponse */
 };
 
 /* A fake wgrelay: records every relay verb, answers fixed ports. */
@@ -145,6 +147,7 @@ static void send_info(struct fake *f)
 	if (f->has_session) {
 		si.session_id.data = f->session;
 		si.session_id.len = MSG_ID_LEN;
+		si.last_handshake_ms = f->handshake_ms;
 		i.sessions = &sp;
 		i.n_sessions = 1;
 	}
@@ -227,6 +230,8 @@ static void fake_message(struct peerlink *pl, const Supermesh__ControlMessage *m
 
 	if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND) {
 		on_command(f, m->command);
+	} else if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO) {
+		f->reflector_infos++;
 	} else if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND_RESPONSE) {
 		f->cmd_oks += m->command_response->ok;
 	} else if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_RESPONSE) {

@@ -88,6 +88,10 @@ static struct {
 	struct raw raw;
 } E;
 
+#define FIXTURE_LOOP (&E.loop)
+#define FIXTURE_GUARD (&E.guard)
+#include "fixture.h"
+
 static uint8_t pattern(size_t i)
 {
 	return (uint8_t)(i * 31 + 7);
@@ -155,39 +159,6 @@ static const struct channel_cbs cbs = {
 	.on_close = cb_close,
 };
 
-/* ---- loop helpers ---- */
-
-static void on_guard(uv_timer_t *t)
-{
-}
-
-static uint64_t now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
-
-/* Polls cond with a deadline; the guard timer keeps UV_RUN_ONCE from blocking. */
-#define RUN_UNTIL(cond, ms) do { \
-	uint64_t end_ = now_ms() + (ms); \
-	uv_timer_start(&E.guard, on_guard, 5, 5); \
-	while (!(cond) && now_ms() < end_) \
-		uv_run(&E.loop, UV_RUN_ONCE); \
-	uv_timer_stop(&E.guard); \
-	ck_assert_msg(cond, "timed out waiting for: " #cond); \
-} while (0)
-
-static void listen_on(uv_tcp_t *l, struct sockaddr_in *out, uv_connection_cb cb)
-{
-	struct sockaddr_in a;
-	int len = (int)sizeof(*out);
-
-	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
-	ck_assert_int_eq(uv_tcp_init(&E.loop, l), 0);
-	ck_assert_int_eq(uv_tcp_bind(l, (const struct sockaddr *)&a, 0), 0);
-	ck_assert_int_eq(uv_listen((uv_stream_t *)l, 16, cb), 0);
-	ck_assert_int_eq(uv_tcp_getsockname(l, (struct sockaddr *)out, &len), 0);
-}
-
 static void on_srv_conn(uv_stream_t *l, int status)
 {
 	struct side *s;
@@ -212,7 +183,7 @@ static void setup_env(void)
 	E.copts.role = 2; /* ROLE_EXIT */
 	E.copts.region = "eu-west";
 	E.copts.wg_pubkey = E.wg;
-	listen_on(&E.listener, &E.srv_addr, on_srv_conn);
+	listen_on(&E.listener, 0, &E.srv_addr, on_srv_conn);
 }
 
 static void connect_client(const struct sockaddr_in *to)
@@ -411,7 +382,7 @@ static void proxy_start(int dir, unsigned frame, enum px_action action, size_t o
 	E.action = action;
 	E.act_off = off;
 	E.act_mask = mask;
-	listen_on(&E.px_listener, &E.px_addr, px_on_conn);
+	listen_on(&E.px_listener, 0, &E.px_addr, px_on_conn);
 }
 
 /* ---- the raw client ---- */
@@ -667,7 +638,7 @@ START_TEST(test_client_deadline)
 	uint64_t start;
 
 	setup_env();
-	listen_on(&E.mute_listener, &E.mute_addr, mute_on_conn);
+	listen_on(&E.mute_listener, 0, &E.mute_addr, mute_on_conn);
 	E.copts.handshake_ms = 200;
 	uv_update_time(&E.loop);
 	start = uv_now(&E.loop);

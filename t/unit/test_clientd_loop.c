@@ -50,6 +50,10 @@ static struct {
 	char resp_err[128];
 } E;
 
+#define FIXTURE_LOOP (&E.loop)
+#define FIXTURE_GUARD (&E.guard)
+#include "fixture.h"
+
 static uint8_t wg_pub[32], key_a[32], key_b[32], sess[16];
 static char wg64[KEY_B64_LEN], a64[KEY_B64_LEN], b64[KEY_B64_LEN];
 
@@ -180,37 +184,6 @@ static void on_conn(uv_stream_t *l, int status)
 	E.accepted++;
 }
 
-/* ---- loop helpers ---- */
-
-static void on_guard(uv_timer_t *t)
-{
-}
-
-static uint64_t now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
-
-#define RUN_UNTIL(cond, ms) do { \
-	uint64_t end_ = now_ms() + (ms); \
-	uv_timer_start(&E.guard, on_guard, 5, 5); \
-	while (!(cond) && now_ms() < end_) \
-		uv_run(&E.loop, UV_RUN_ONCE); \
-	uv_timer_stop(&E.guard); \
-	ck_assert_msg(cond, "timed out waiting for: " #cond); \
-} while (0)
-
-/* Runs the loop a little longer: for "nothing else happens" checks. */
-static void settle(unsigned ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	uv_timer_start(&E.guard, on_guard, 5, 5);
-	while (now_ms() < end)
-		uv_run(&E.loop, UV_RUN_ONCE);
-	uv_timer_stop(&E.guard);
-}
-
 static void start_clientd(void)
 {
 	char err[256];
@@ -223,7 +196,6 @@ static void start_clientd(void)
 static void setup(void)
 {
 	struct line_server_opts lo = { .allow_uid = getuid(), .allow_gid = (gid_t)-1 };
-	int len = (int)sizeof(E.addr);
 
 	memset(&E, 0, sizeof(E));
 	log_set_level(LOG_LVL_ERROR);
@@ -244,11 +216,7 @@ static void setup(void)
 	ck_assert_int_eq(line_server_new(&E.loop, &lo, fake_verbs, NULL, &E.wg), 0);
 	ck_assert_int_eq(identity_generate(&E.sid), 0);
 	ck_assert_int_eq(identity_generate(&E.cid), 0);
-	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &E.addr), 0);
-	ck_assert_int_eq(uv_tcp_init(&E.loop, &E.listener), 0);
-	ck_assert_int_eq(uv_tcp_bind(&E.listener, (const struct sockaddr *)&E.addr, 0), 0);
-	ck_assert_int_eq(uv_listen((uv_stream_t *)&E.listener, 8, on_conn), 0);
-	ck_assert_int_eq(uv_tcp_getsockname(&E.listener, (struct sockaddr *)&E.addr, &len), 0);
+	listen_on(&E.listener, 0, &E.addr, on_conn);
 	snprintf(E.addr_text, sizeof(E.addr_text), "127.0.0.1:%u", ntohs(E.addr.sin_port));
 	E.o = (struct clientd_opts){
 		.id = &E.cid, .supernode = E.addr_text, .supernode_key = E.sid.pk,
@@ -494,7 +462,7 @@ START_TEST(rotate_adds_new_before_old)
 	send_rotate(id);
 	RUN_UNTIL(E.n_resp == 2, 3000);
 	ck_assert_int_eq(E.resp_ok, 1);
-	settle(50);
+	run_for(50);
 	ck_assert_uint_eq(E.nreq, n);
 }
 END_TEST
@@ -517,7 +485,7 @@ START_TEST(remote_disconnect_fails_closed)
 	ck_assert_int_eq(E.resp_ok, 1);
 	ck_assert_int_eq(E.cd->s.state, CS_DISCONNECTED);
 	expect_reqs(mark, want_peer);
-	settle(50);
+	run_for(50);
 	ck_assert_uint_eq(E.n_exit_req, 1); /* not exit_lost: no new request */
 	verb_dispatch_line(clientd_admin_verbs, E.cd, line, strlen(line), &r);
 	line_reply_finish(&r);
@@ -612,7 +580,7 @@ START_TEST(malformed_exit_response)
 	send_exit_response(1, 32, "10.200.0.5/33"); /* bad CIDR */
 	RUN_UNTIL(E.cd->s.state == CS_ERROR, 3000);
 	ck_assert_ptr_nonnull(strstr(E.cd->s.last_error, "client address"));
-	settle(50);
+	run_for(50);
 	ck_assert_uint_eq(E.nreq, mark); /* nothing configured */
 	ck_assert_int_eq(E.cd->s.has_id, 0);
 }
@@ -634,7 +602,7 @@ START_TEST(late_exit_response_released)
 	ck_assert_int_eq(E.cmd_type, SUPERMESH__COMMAND_TYPE__DISCONNECT);
 	ck_assert_mem_eq(E.cmd_sid, sess, 16);
 	ck_assert_int_eq(E.cd->s.state, CS_DISCONNECTED);
-	settle(50);
+	run_for(50);
 	ck_assert_uint_eq(E.nreq, mark);
 }
 END_TEST

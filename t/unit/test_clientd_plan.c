@@ -119,6 +119,31 @@ START_TEST(shared_bypass)
 }
 END_TEST
 
+/* Same exit, new endpoint (relay <-> direct): the peer is made afresh so
+ * it handshakes over the new path at once; routes and rules stay. */
+START_TEST(path_change_recreates_peer)
+{
+	struct tunnel_conf have, want;
+
+	conf(&have, key_a, "10.200.0.5/32", "198.51.100.7:51820", "198.51.100.7/32");
+	conf(&want, key_a, "10.200.0.5/32", "198.51.100.18:40000", "198.51.100.18/32");
+	ck_assert_int_eq(plan_up(&po, &have, &want, &p), 0);
+	ck_assert_uint_eq(p.n, 4);
+	check_step(0, 0, "peer del smc0 %s", "", a64);
+	check_step(1, 0, "peer add smc0 %s allowed-ips 0.0.0.0/0 endpoint 198.51.100.18:40000 "
+	           "keepalive 25", "", a64);
+	check_step(2, 0, "rule add to 198.51.100.18/32 table main priority 99",
+	           "rule del to 198.51.100.18/32 table main priority 99", "");
+	check_step(3, 1, "rule del to 198.51.100.7/32 table main priority 99", "", "");
+	/* The same endpoint again: an update, no del. */
+	plan_init(&p);
+	ck_assert_int_eq(plan_up(&po, &want, &want, &p), 0);
+	ck_assert_uint_eq(p.n, 1);
+	check_step(0, 0, "peer add smc0 %s allowed-ips 0.0.0.0/0 endpoint 198.51.100.18:40000 "
+	           "keepalive 25", "", a64);
+}
+END_TEST
+
 /* Fail closed keeps everything but the peer; a full down removes it all. */
 START_TEST(down_keep_and_full)
 {
@@ -313,6 +338,7 @@ int main(void)
 	tcase_add_test(tc, split_tunnel_and_v6);
 	tcase_add_test(tc, iface_ensure);
 	tcase_add_test(tc, cidr_and_endpoint_checks);
+	tcase_add_test(tc, path_change_recreates_peer);
 	tcase_add_test(tc, wireguard_config_checks);
 	tcase_add_test(tc, clean_text);
 	suite_add_tcase(s, tc);

@@ -48,6 +48,10 @@ static struct {
 	int resend_ret;
 } E;
 
+#define FIXTURE_LOOP (&E.loop)
+#define FIXTURE_GUARD (&E.guard)
+#include "fixture.h"
+
 static int target_a, target_b;
 
 static int record_transmit(void *target, const Supermesh__ControlMessage *m)
@@ -105,36 +109,6 @@ static void on_done(void *arg, int status, const Supermesh__CommandResponse *res
 		E.resend_ret = cmd_send(E.s, SUPERMESH__COMMAND_TYPE__DISCONNECT, NULL, 0,
 		                        record_transmit, E.resend_target, on_done, NULL, NULL);
 	E.resend_target = NULL;
-}
-
-static void on_guard(uv_timer_t *t)
-{
-}
-
-static uint64_t now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
-
-/* Polls cond with a deadline; the guard timer keeps UV_RUN_ONCE from blocking. */
-#define RUN_UNTIL(cond, ms) do { \
-	uint64_t end_ = now_ms() + (ms); \
-	uv_timer_start(&E.guard, on_guard, 5, 5); \
-	while (!(cond) && now_ms() < end_) \
-		uv_run(&E.loop, UV_RUN_ONCE); \
-	uv_timer_stop(&E.guard); \
-	ck_assert_msg(cond, "timed out waiting for: " #cond); \
-} while (0)
-
-/* Runs the loop for ms, to show that nothing more happens. */
-static void run_for(uint64_t ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	uv_timer_start(&E.guard, on_guard, 5, 5);
-	while (now_ms() < end)
-		uv_run(&E.loop, UV_RUN_ONCE);
-	uv_timer_stop(&E.guard);
 }
 
 static void setup(unsigned timeout_ms, unsigned retries)

@@ -1,15 +1,20 @@
 /* Tests for lib/daemon.c: flag combinations and their errors, reading the
  * config file (missing default vs explicit) then -o in order, numeric socket
- * addresses, and creating a file's parent directory. */
+ * addresses, creating a file's parent directory, socket modes, and the -s
+ * request. */
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "daemon.h"
+#include "line.h"
 
 #define DEF_CONF "/nonexistent/supermesh/test.conf"
 
@@ -279,6 +284,118 @@ START_TEST(mkdir_parent)
 }
 END_TEST
 
+START_TEST(mode_text)
+{
+	mode_t m = 1;
+
+	ck_assert_int_eq(daemon_parse_mode("0660", &m), 0);
+	ck_assert_uint_eq(m, 0660);
+	ck_assert_int_eq(daemon_parse_mode("600", &m), 0);
+	ck_assert_uint_eq(m, 0600);
+	ck_assert_int_eq(daemon_parse_mode("0", &m), 0);
+	ck_assert_uint_eq(m, 0);
+	ck_assert_int_eq(daemon_parse_mode("0777", &m), 0);
+	ck_assert_uint_eq(m, 0777);
+	m = 0640;
+	ck_assert_int_eq(daemon_parse_mode("01000", &m), -EINVAL);
+	ck_assert_int_eq(daemon_parse_mode("0680", &m), -EINVAL);
+	ck_assert_int_eq(daemon_parse_mode("", &m), -EINVAL);
+	ck_assert_int_eq(daemon_parse_mode(" 660", &m), -EINVAL);
+	ck_assert_int_eq(daemon_parse_mode("+660", &m), -EINVAL);
+	ck_assert_int_eq(daemon_parse_mode("660 ", &m), -EINVAL);
+	ck_assert_int_eq(daemon_parse_mode("99999999999999999999999", &m), -EINVAL);
+	/* Nothing written on error. */
+	ck_assert_uint_eq(m, 0640);
+}
+END_TEST
+
+/* A one-shot admin socket: reads one request line, answers `answer`. */
+struct one_shot {
+	int fd;
+	const char *answer;
+	char got[LINE_MAX_LEN + 1];
+};
+
+static void *one_shot_serve(void *arg)
+{
+	struct one_shot *o = arg;
+	size_t n = 0;
+	ssize_t r;
+	int c = accept(o->fd, NULL, NULL);
+
+	if (c < 0)
+		return NULL;
+	while (n < sizeof(o->got) - 1 && (r = read(c, o->got + n, 1)) == 1 && o->got[n] != '\n')
+		n++;
+	o->got[n] = '\0';
+	if (write(c, o->answer, strlen(o->answer)) < 0)
+		o->got[0] = '\0';
+	close(c);
+	return NULL;
+}
+
+static int client_against(const char *answer, int argc, char **argv, char *got,
+                          char *out, size_t out_size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct one_shot o = { .answer = answer };
+	char dir[] = "/tmp/test_daemon_sock_XXXXXX";
+	pthread_t th;
+	int rc;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/admin.sock", dir);
+	o.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(o.fd, 0);
+	ck_assert_int_eq(bind(o.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(o.fd, 1), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, one_shot_serve, &o), 0);
+	rc = daemon_client("testd", sa.sun_path, argc, argv, 5000, out, out_size);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	close(o.fd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+	snprintf(got, LINE_MAX_LEN + 1, "%s", o.got);
+	return rc;
+}
+
+START_TEST(client_request)
+{
+	char *words[] = { "peer", "add", "a b\\c" };
+	char got[LINE_MAX_LEN + 1], out[LINE_MAX_LEN + 1];
+
+	/* One line: words escaped, the spaces between them not. */
+	ck_assert_int_eq(client_against("ok n=1\n", 3, words, got, out, sizeof(out)), 0);
+	ck_assert_str_eq(got, "peer add a\\x20b\\\\c");
+	ck_assert_str_eq(out, "ok n=1");
+	ck_assert_int_eq(client_against("err usage nope\n", 1, words, got, out, sizeof(out)),
+	                 EXIT_ERR);
+	ck_assert_str_eq(got, "peer");
+	ck_assert_str_eq(out, "err usage nope");
+	/* Neither ok nor err is not a success either. */
+	ck_assert_int_eq(client_against("what\n", 1, words, got, out, sizeof(out)), EXIT_ERR);
+	ck_assert_str_eq(out, "what");
+}
+END_TEST
+
+START_TEST(client_failures)
+{
+	static char big[LINE_MAX_LEN];
+	char *words[] = { "x", big };
+	char out[256];
+
+	/* 4095 bytes fit: the newline is the line's last byte. */
+	memset(big, 'a', LINE_MAX_LEN - 3);
+	ck_assert_int_eq(daemon_client("testd", "/nonexistent/admin.sock", 2, words, 1000, out,
+	                               sizeof(out)), EXIT_TEMP);
+	ck_assert_str_eq(out, "testd: /nonexistent/admin.sock: No such file or directory");
+	memset(big, 'a', LINE_MAX_LEN - 2);
+	ck_assert_int_eq(daemon_client("testd", "/nonexistent/admin.sock", 2, words, 1000, out,
+	                               sizeof(out)), EXIT_USAGE);
+	ck_assert_str_eq(out, "testd: request longer than 4095 bytes");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("daemon");
@@ -297,6 +414,9 @@ int main(void)
 	tcase_add_test(tc, config_bad_file);
 	tcase_add_test(tc, sockaddr_edges);
 	tcase_add_test(tc, mkdir_parent);
+	tcase_add_test(tc, mode_text);
+	tcase_add_test(tc, client_request);
+	tcase_add_test(tc, client_failures);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -60,6 +60,10 @@ static struct {
 	struct exitpeer *ep;
 } E;
 
+#define FIXTURE_LOOP (&E.loop)
+#define FIXTURE_GUARD (&E.guard)
+#include "fixture.h"
+
 static const uint8_t fake_wg_pub[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
                                          17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29,
                                          30, 31, 32 };
@@ -220,37 +224,6 @@ static void sn_conn(uv_stream_t *l, int status)
 	E.accepts++;
 }
 
-/* ---- loop helpers ---- */
-
-static void on_guard(uv_timer_t *t)
-{
-}
-
-static uint64_t now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
-
-#define RUN_UNTIL(cond, ms) do { \
-	uint64_t end_ = now_ms() + (ms); \
-	uv_timer_start(&E.guard, on_guard, 5, 5); \
-	while (!(cond) && now_ms() < end_) \
-		uv_run(&E.loop, UV_RUN_ONCE); \
-	uv_timer_stop(&E.guard); \
-	ck_assert_msg(cond, "timed out waiting for: " #cond); \
-} while (0)
-
-/* Runs the loop for ms, for "nothing more happens" checks. */
-static void run_for(uint64_t ms)
-{
-	uint64_t end = now_ms() + ms;
-
-	uv_timer_start(&E.guard, on_guard, 5, 5);
-	while (now_ms() < end)
-		uv_run(&E.loop, UV_RUN_ONCE);
-	uv_timer_stop(&E.guard);
-}
-
 static void ep_start(void)
 {
 	char err[256];
@@ -270,7 +243,6 @@ static void ep_stop(void)
 
 static void setup(void)
 {
-	int len = (int)sizeof(E.addr);
 
 	memset(&E, 0, sizeof(E));
 	log_set_level(LOG_LVL_ERROR);
@@ -280,11 +252,7 @@ static void setup(void)
 	uv_timer_init(&E.loop, &E.guard);
 	ck_assert_int_eq(identity_generate(&E.sid), 0);
 	ck_assert_int_eq(identity_generate(&E.eid), 0);
-	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &E.addr), 0);
-	ck_assert_int_eq(uv_tcp_init(&E.loop, &E.listener), 0);
-	ck_assert_int_eq(uv_tcp_bind(&E.listener, (const struct sockaddr *)&E.addr, 0), 0);
-	ck_assert_int_eq(uv_listen((uv_stream_t *)&E.listener, 8, sn_conn), 0);
-	ck_assert_int_eq(uv_tcp_getsockname(&E.listener, (struct sockaddr *)&E.addr, &len), 0);
+	listen_on(&E.listener, 0, &E.addr, sn_conn);
 	fake_start(&E.wg, "wg", wg_verbs);
 	fake_start(&E.nat, "nat", nat_verbs);
 	snprintf(E.db, sizeof(E.db), "%s/exitpeerd.db", E.dir);

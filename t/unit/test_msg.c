@@ -201,7 +201,7 @@ END_TEST
 START_TEST(test_empty_body)
 {
 	Supermesh__ControlMessage m;
-	static const uint8_t unknown_only[] = { 0x80, 0x01, 0x05 }; /* field 16 = 5 */
+	static const uint8_t unknown_only[] = { 0x88, 0x01, 0x05 }; /* field 17 = 5 */
 
 	fill_bodies();
 	supermesh__control_message__init(&m);
@@ -212,7 +212,7 @@ START_TEST(test_empty_body)
 	ck_assert_str_eq(msg_name(NULL), "none");
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_PING; /* case without body */
 	ck_assert_int_eq(msg_pack(&m, buf1, sizeof(buf1)), -EINVAL);
-	m.body_case = (Supermesh__ControlMessage__BodyCase)16;
+	m.body_case = (Supermesh__ControlMessage__BodyCase)17;
 	m.ping = &B.ping;
 	ck_assert_int_eq(msg_pack(&m, buf1, sizeof(buf1)), -EINVAL);
 	ck_assert_str_eq(msg_name(&m), "none");

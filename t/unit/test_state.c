@@ -1,7 +1,6 @@
 /* State: a private WAL database, idempotent schema, clean failures that
  * leave nothing open. */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "state.h"
+#include "fixture.h"
 
 #define SCHEMA "CREATE TABLE IF NOT EXISTS t (a INTEGER);"
 
@@ -46,18 +46,6 @@ static void query_text(struct state *st, const char *sql, char *out, size_t size
 	v = sqlite3_column_text(stmt, 0);
 	snprintf(out, size, "%s", v ? (const char *)v : "");
 	sqlite3_finalize(stmt);
-}
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static mode_t file_mode(const char *p)

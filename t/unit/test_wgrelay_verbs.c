@@ -232,6 +232,13 @@ START_TEST(peer_add_reaches_backend)
 	ck_assert_str_eq(run("peer add wg0 " PK1 " allowed-ips 10.200.0.3/32"), "ok");
 	ck_assert_uint_eq(fake.last_peer.flags, WGPEER_REPLACE_ALLOWEDIPS);
 	ck_assert_uint_eq(fake.dev.n_peers, 1); /* idempotent */
+	/* "none": a keepalive-only peer; its allowed IPs are replaced by nothing. */
+	ck_assert_str_eq(run("peer add wg0 " PK1 " allowed-ips none endpoint 192.0.2.1:51900 "
+	                     "keepalive 5"), "ok");
+	ck_assert_uint_eq(fake.last_peer.n_allowedips, 0);
+	ck_assert_uint_eq(fake.last_peer.flags,
+	                  WGPEER_REPLACE_ALLOWEDIPS | WGPEER_HAS_ENDPOINT | WGPEER_HAS_KEEPALIVE);
+	assert_prefix(run("peer add wg0 " PK1 " allowed-ips none,10.0.0.1"), "err ");
 }
 END_TEST
 

@@ -1,0 +1,65 @@
+/* basenoded's metrics: streams and auth failures (counted in stream.c),
+ * the directory's size, read at each scrape of GET /metrics. */
+#include <errno.h>
+#include "stream.h"
+#include "basenoded.h"
+
+static void count_stream(void *arg, const struct sn_stream *s)
+{
+	size_t *n = arg;
+
+	n[s->state == SN_HANDSHAKE ? 0 : 1]++;
+	if (s->state == SN_REGISTERED)
+		n[2]++;
+}
+
+static void refresh(void *arg)
+{
+	struct basenoded *bn = arg;
+	size_t n[3] = { 0, 0, 0 };
+
+	if (bn->streams)
+		stream_server_each(bn->streams, count_stream, n);
+	metrics_gauge_set(bn->m_handshakes, (double)n[0]);
+	metrics_gauge_set(bn->m_streams, (double)n[1]);
+	metrics_gauge_set(bn->m_registered, (double)n[2]);
+	metrics_gauge_set(bn->m_blacklisted, (double)bn->dir.nblack);
+}
+
+int observe_start(struct basenoded *bn, const char *listen)
+{
+	struct metrics *m = metrics_new();
+
+	if (!(bn->metrics = m))
+		return -ENOMEM;
+	bn->m_streams = metrics_gauge_new(m, "active_streams_total",
+	                                  "Authenticated supernode streams open now.");
+	bn->m_handshakes = metrics_gauge_new(m, "basenoded_handshakes_pending",
+	                                     "Connections still in their handshake.");
+	bn->m_registered = metrics_gauge_new(m, "basenoded_supernodes_registered",
+	                                     "Supernodes registered in the directory.");
+	bn->m_blacklisted = metrics_gauge_new(m, "basenoded_supernodes_blacklisted",
+	                                      "Supernode keys on the blacklist.");
+	bn->auth_failures = metrics_counter_new(m, "stream_auth_failures_total",
+	                                        "Streams refused at authentication "
+	                                        "(policy, rate limit or bad signature).");
+	if (!bn->m_streams || !bn->m_handshakes || !bn->m_registered || !bn->m_blacklisted ||
+	    !bn->auth_failures)
+		return -ENOMEM;
+	bn->mhttp.m = m;
+	bn->mhttp.refresh = refresh;
+	bn->mhttp.arg = bn;
+	return metrics_http_start(&bn->mhttp, bn->loop, listen);
+}
+
+void observe_stop(struct basenoded *bn)
+{
+	metrics_http_stop(&bn->mhttp);
+}
+
+void observe_release(struct basenoded *bn)
+{
+	bn->auth_failures = NULL;
+	metrics_free(bn->metrics);
+	bn->metrics = NULL;
+}

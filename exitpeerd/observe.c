@@ -1,0 +1,91 @@
+/* exitpeerd's metrics: the stream, heartbeat RTT (sampled at each
+ * heartbeat), commands applied, WireGuard peers (one per session). */
+#include <errno.h>
+#include <stdio.h>
+#include "peerlink.h"
+#include "exitpeerd.h"
+
+static void refresh(void *arg)
+{
+	struct exitpeer *ep = arg;
+
+	metrics_gauge_set(ep->m_streams, exitpeer_is_up(ep));
+	metrics_gauge_set(ep->m_wg_peers, (double)ep->nsessions);
+	metrics_gauge_set(ep->m_load, exitpeer_load_pct(ep));
+}
+
+int ep_observe_new(struct exitpeer *ep, char *err, size_t err_size)
+{
+	struct metrics *m = metrics_new();
+
+	if (!(ep->metrics = m))
+		goto nomem;
+	ep->m_streams = metrics_gauge_new(m, "active_streams_total",
+	                                  "Authenticated streams to the supernode (0 or 1).");
+	ep->m_auth = metrics_counter_new(m, "stream_auth_failures_total",
+	                                 "Streams refused at authentication or with a wrong "
+	                                 "server key.");
+	ep->m_rtt = metrics_histogram_new(m, "peer_heartbeat_latency_ms",
+	                                  "Heartbeat round trip to the supernode, sampled "
+	                                  "once per heartbeat.",
+	                                  metrics_rtt_ms_bounds, metrics_rtt_ms_nbounds);
+	ep->m_cmd_lat = metrics_histogram_new(m, "command_latency_seconds",
+	                                      "From a command's arrival to its answer.",
+	                                      metrics_cmd_s_bounds, metrics_cmd_s_nbounds);
+	ep->m_cmd_ok = metrics_counter_new(m, "command_success_total",
+	                                   "Commands applied successfully.");
+	ep->m_cmd_fail = metrics_counter_new(m, "command_failure_total",
+	                                     "Commands refused or failed (rolled back).");
+	ep->m_wg_peers = metrics_gauge_new(m, "wg_peers_count",
+	                                   "WireGuard peers (client sessions) configured.");
+	ep->m_load = metrics_gauge_new(m, "exitpeerd_pool_load_pct",
+	                               "Client addresses in use, percent of the pool.");
+	if (!ep->m_streams || !ep->m_auth || !ep->m_rtt || !ep->m_cmd_lat || !ep->m_cmd_ok ||
+	    !ep->m_cmd_fail || !ep->m_wg_peers || !ep->m_load)
+		goto nomem;
+	ep->mhttp.m = m;
+	ep->mhttp.refresh = refresh;
+	ep->mhttp.arg = ep;
+	return 0;
+nomem:
+	snprintf(err, err_size, "metrics: out of memory");
+	return -ENOMEM;
+}
+
+int exitpeer_metrics_start(struct exitpeer *ep, const char *listen)
+{
+	return metrics_http_start(&ep->mhttp, ep->loop, listen);
+}
+
+void ep_observe_stop(struct exitpeer *ep)
+{
+	metrics_http_stop(&ep->mhttp);
+}
+
+void ep_observe_release(struct exitpeer *ep)
+{
+	metrics_free(ep->metrics);
+	ep->metrics = NULL;
+}
+
+void ep_observe_down(struct exitpeer *ep, int status)
+{
+	if (status == -EACCES || status == -EKEYREJECTED)
+		metrics_counter_add(ep->m_auth, 1);
+}
+
+void ep_observe_rtt(struct exitpeer *ep)
+{
+	int64_t rtt = exitpeer_is_up(ep) ? peerlink_rtt_ms(ep->pl) : -1;
+
+	if (rtt >= 0)
+		metrics_histogram_observe(ep->m_rtt, (double)rtt);
+}
+
+void ep_observe_command(struct exitpeer *ep, int ok, uint64_t started_ns)
+{
+	metrics_counter_add(ok ? ep->m_cmd_ok : ep->m_cmd_fail, 1);
+	if (started_ns)
+		metrics_histogram_observe(ep->m_cmd_lat,
+		                          (double)(uv_hrtime() - started_ns) / 1e9);
+}
