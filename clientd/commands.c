@@ -130,6 +130,15 @@ out:
 	supermesh__rotate_peer__free_unpacked(r, NULL);
 }
 
+/* The user asked for a tunnel: only an operator's push ("admin") or the
+ * session's own end ends that wish. Any other reason (the exit was lost, no
+ * exit is left, the supernode forgot the session) means: ask again, with
+ * backoff, staying fail-closed meanwhile, as a VPN user expects. */
+static int disconnect_is_final(const char *reason)
+{
+	return !strcmp(reason, "admin") || !strcmp(reason, "ended");
+}
+
 static void disconnect(struct clientd *cd, const uint8_t id[16], const uint8_t *data,
                        size_t len)
 {
@@ -150,7 +159,7 @@ static void disconnect(struct clientd *cd, const uint8_t id[16], const uint8_t *
 		goto out;
 	}
 	wgc_clean_text(reason, sizeof(reason), d->reason, d->reason ? strlen(d->reason) : 0);
-	ev = !strcmp(reason, "exit_lost") ? CE_EXIT_LOST : CE_DROPPED;
+	ev = disconnect_is_final(reason) ? CE_DROPPED : CE_EXIT_LOST;
 	if (session_next(cd->s.state, ev, &to) < 0) {
 		finish(cd, id, 0, "session busy");
 		goto out;
@@ -169,7 +178,7 @@ static void disconnect(struct clientd *cd, const uint8_t id[16], const uint8_t *
 		goto out;
 	}
 	if (ev == CE_EXIT_LOST)
-		session_set_error(&cd->s, "exit lost");
+		session_set_error(&cd->s, reason);
 	apply(cd, id, p, &after, &next, ev, ev);
 out:
 	supermesh__disconnect__free_unpacked(d, NULL);

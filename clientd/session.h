@@ -26,8 +26,8 @@ enum cs_event {
 	CE_ROTATE,        /* ROTATE_PEER accepted */
 	CE_ROTATE_DONE,   /* new peer up, old one gone */
 	CE_ROTATE_FAIL,   /* rolled back: the old peer is still configured */
-	CE_EXIT_LOST,     /* supernode DISCONNECT reason exit_lost: ask again */
-	CE_DROPPED,       /* supernode DISCONNECT, any other reason */
+	CE_EXIT_LOST,     /* supernode DISCONNECT, session lost: ask again */
+	CE_DROPPED,       /* supernode DISCONNECT "admin" or "ended": final */
 	CE_USER_DISCONNECT,
 	CE_RESTORED,      /* a stored session was configured again at start */
 	CE_NEVENTS,

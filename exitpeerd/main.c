@@ -292,6 +292,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN); /* nothing to reload; never a reason to die */
 	log_init(PROG, LOG_LVL_INFO);
 	if ((ret = daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err))) != 0) {
 		fprintf(stderr, PROG ": %s\n", err);

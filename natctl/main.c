@@ -292,6 +292,7 @@ int main(int argc, char **argv)
 	log_init("natctl", LOG_LVL_INFO);
 	/* A client that goes away mid-reply must not kill the server. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN); /* nothing to reload; never a reason to die */
 	if (!(f.overrides = calloc((size_t)argc, sizeof(char *))))
 		return EXIT_TEMP;
 	if ((ret = parse_flags(argc, argv, &f)) != 0) {

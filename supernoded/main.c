@@ -282,6 +282,7 @@ int main(int argc, char **argv)
 	int ret = EXIT_USAGE;
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN); /* nothing to reload; never a reason to die */
 	log_init("supernoded", LOG_LVL_INFO);
 	if (daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err)) != 0) {
 		fprintf(stderr, "supernoded: %s\n", err);

@@ -502,13 +502,17 @@ START_TEST(remote_disconnect_fails_closed)
 }
 END_TEST
 
+/* Every reason but an operator's "admin" or "ended" keeps the user's wish
+ * for a tunnel: the client asks again, fail-closed meanwhile. */
+static const char *const lost_reasons[] = { "exit_lost", "no_exit", "unknown_session" };
+
 START_TEST(exit_lost_asks_again)
 {
 	uint8_t id[16];
 
 	connect_up();
 	memset(id, 0x41, 16);
-	send_disconnect(id, "exit_lost");
+	send_disconnect(id, lost_reasons[_i]);
 	RUN_UNTIL(E.n_resp == 1 && E.n_exit_req == 2, 3000);
 	ck_assert_int_eq(E.cd->s.state, CS_CONNECTING);
 	ck_assert_str_eq(E.region, "eu");
@@ -671,7 +675,8 @@ int main(void)
 	tcase_add_test(tc, connect_brings_tunnel_up);
 	tcase_add_test(tc, rotate_adds_new_before_old);
 	tcase_add_test(tc, remote_disconnect_fails_closed);
-	tcase_add_test(tc, exit_lost_asks_again);
+	tcase_add_loop_test(tc, exit_lost_asks_again, 0,
+	                    (int)(sizeof(lost_reasons) / sizeof(lost_reasons[0])));
 	tcase_add_test(tc, user_disconnect_ends_session);
 	tcase_add_test(tc, wgrelay_error_rolls_back);
 	tcase_add_test(tc, malformed_exit_response);
