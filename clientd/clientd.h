@@ -181,5 +181,7 @@ void observe_command_done(struct clientd *cd, int ok);
 void observe_sent_done(struct clientd *cd, int ok);
 /* The handshake's age in seconds, -1 if none known. */
 int64_t observe_handshake_age(const struct clientd *cd);
+/* Reads the peer's counters now (an InfoResponse follows if they moved). */
+void observe_poll_now(struct clientd *cd);
 
 #endif

@@ -159,6 +159,8 @@ static void on_message(struct peerlink *pl, const Supermesh__ControlMessage *m)
 		break;
 	case SUPERMESH__CONTROL_MESSAGE__BODY_INFO_REQUEST:
 		clientd_send_info(cd);
+		/* Fresh counters too: the supernode asks while it probes a path. */
+		observe_poll_now(cd);
 		break;
 	case SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO:
 		/* Endpoint discovery: keepalive-only peers, nothing routed to them. */

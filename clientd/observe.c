@@ -144,6 +144,11 @@ static void poll_stats(struct clientd *cd)
 	cd->stats_req = sr;
 }
 
+void observe_poll_now(struct clientd *cd)
+{
+	poll_stats(cd);
+}
+
 static void on_observe(uv_timer_t *t)
 {
 	struct clientd *cd = t->data;

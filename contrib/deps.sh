@@ -8,7 +8,7 @@ libuv1-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev
 libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libmnl-dev libnftnl-dev
 libjansson-dev libmicrohttpd-dev libsqlite3-dev check
 wireguard-go wireguard-tools nftables iproute2 iputils-ping iperf3
-tcpdump curl procps psmisc valgrind mandoc man-db python3 jq"
+tcpdump curl procps psmisc valgrind mandoc man-db python3 jq conntrack"
 
 missing=""
 for p in $PKGS; do

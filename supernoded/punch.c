@@ -13,6 +13,8 @@
 #include "peer.h"
 #include "session.h"
 
+#define PROBE_ASK_MS 500
+
 int punch_possible(struct sn_session *s, const struct rank_cand *c)
 {
 	struct supernoded *sn = s->sn;
@@ -193,6 +195,27 @@ void punch_peer_moved(struct sn_peer *p)
 	}
 }
 
+/*
+ * The client reads its WireGuard counters once per heartbeat (10 s by
+ * default), longer than a probe: while probing, ask it twice a second.
+ */
+static void ask_client(struct sn_session *s, uint64_t now)
+{
+	Supermesh__ControlMessage m;
+	Supermesh__InfoRequest ir;
+	struct sn_peer *client;
+
+	if (s->ps.state != PS_PROBING || now - s->asked_ms < PROBE_ASK_MS ||
+	    !(client = peer_find(s->sn, s->rec.client_id)) || !peer_is_up(client))
+		return;
+	s->asked_ms = now;
+	supermesh__control_message__init(&m);
+	supermesh__info_request__init(&ir);
+	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_INFO_REQUEST;
+	m.info_request = &ir;
+	peer_send(client, &m);
+}
+
 void punch_sweep(struct supernoded *sn, uint64_t now)
 {
 	struct sn_session *s;
@@ -201,6 +224,7 @@ void punch_sweep(struct supernoded *sn, uint64_t now)
 	for (s = sn->sessions; s; s = s->next) {
 		if (!s->punch || s->state != SS_ACTIVE || s->moving)
 			continue;
+		ask_client(s, now);
 		failed = s->ps.failed_punches;
 		act(s, check_silent(s, now));
 		if (!s->moving)

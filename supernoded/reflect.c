@@ -25,6 +25,8 @@ struct sn_reflect {
 	int timer_open, stopping;
 	int reqs;                    /* requests in flight: they hold r */
 	unsigned have;               /* bit i: smrefl<i> is up */
+	unsigned ensuring;           /* bit i: its iface ensure is in flight */
+	unsigned listing;            /* bit i: its peer list is in flight */
 	uint8_t pub[REFLECT_N][32];
 	char ep[REFLECT_N][NATCLASS_EP_MAX];
 };
@@ -104,6 +106,7 @@ static void on_ensured(struct sn_reflect *r, int idx, int status, const char *re
 {
 	char b64[KEY_B64_LEN + 8];
 
+	r->ensuring &= ~(1u << idx);
 	if (status < 0 || line_reply_parse(reply, NULL, 0, NULL, 0) != 1 ||
 	    reply_value(reply, "pubkey", b64, sizeof(b64)) < 0 ||
 	    key_from_base64(b64, r->pub[idx]) < 0) {
@@ -123,12 +126,13 @@ static void ensure_missing(struct sn_reflect *r)
 	int i;
 
 	for (i = 0; i < REFLECT_N; i++) {
-		if (r->have & (1u << i))
+		if ((r->have | r->ensuring) & (1u << i))
 			continue;
 		iface_name(i, name, sizeof(name));
 		snprintf(req, sizeof(req), "iface ensure %s port %u", name,
 		         (unsigned)r->sn->set.reflector_port + (unsigned)i);
-		request(r, i, req, on_ensured);
+		if (request(r, i, req, on_ensured) == 0)
+			r->ensuring |= 1u << i;
 	}
 }
 
@@ -182,8 +186,15 @@ static void on_list(struct sn_reflect *r, int idx, int status, const char *reply
 	struct sn_peer *p;
 	int i, n;
 
+	r->listing &= ~(1u << idx);
 	if (status < 0 || line_reply_parse(reply, NULL, 0, NULL, 0) != 1) {
-		log_debug("event=reflector_list_failed iface=smrefl%d status=%d", idx, status);
+		/* An err reply is worth seeing: "toolong" means more peers than
+		 * one reply line holds (about 40), and discovery stops. */
+		if (status == 0)
+			log_warnx("event=reflector_list_failed iface=smrefl%d reply=\"%s\"", idx,
+			          reply);
+		else
+			log_debug("event=reflector_list_failed iface=smrefl%d status=%d", idx, status);
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%s", reply);
@@ -211,9 +222,12 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	for (i = 0; i < REFLECT_N; i++) {
+		if (r->listing & (1u << i))
+			continue; /* a slow wgrelay gets no pile of requests */
 		iface_name(i, name, sizeof(name));
 		snprintf(req, sizeof(req), "peer list %s", name);
-		request(r, i, req, on_list);
+		if (request(r, i, req, on_list) == 0)
+			r->listing |= 1u << i;
 	}
 }
 
