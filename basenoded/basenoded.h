@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <uv.h>
+#include "connlimit.h"
 #include "directory.h"
 #include "keys.h"
 #include "metrics_http.h"
@@ -22,6 +23,7 @@ struct basenoded {
 	struct stream_server *streams; /* NULL until listening */
 	uint32_t heartbeat_s;          /* asked of every supernode */
 	uint64_t dead_after_ms;        /* silent this long: evicted */
+	struct connlimit pending;       /* handshakes in progress per source IP */
 	size_t max_streams;            /* 0: no limit */
 	struct metric *auth_failures;  /* stream_auth_failures_total; NULL: none */
 	struct metrics *metrics;       /* NULL until observe_start */

@@ -39,6 +39,8 @@ static const struct config_key bn_keys[] = {
 	  "file of allowed supernode keys; unset: any supernode" },
 	{ "auth_rate", CFG_INT, "20", 0, 1000000, "auth attempts per second per IP (0: no limit)" },
 	{ "auth_burst", CFG_INT, "40", 1, 1000000, "auth attempts a single IP may burst" },
+	{ "max_handshakes_per_ip", CFG_INT, "16", 0, 1000000,
+	  "unauthenticated connections one IP may hold (0: no limit)" },
 	{ "max_streams", CFG_INT, "4096", 1, 1000000, "streams held at once, handshakes included" },
 	{ "metrics_listen", CFG_STR, "127.0.0.1:9470", 0, 0,
 	  "Prometheus /metrics on IP:port (empty: off)" },
@@ -338,6 +340,7 @@ int main(int argc, char **argv)
 	bn.heartbeat_s = (uint32_t)config_get_int(&c, "heartbeat_s");
 	bn.dead_after_ms = (uint64_t)config_get_int(&c, "dead_after_s") * 1000;
 	bn.max_streams = (size_t)config_get_int(&c, "max_streams");
+	connlimit_init(&bn.pending, (unsigned)config_get_int(&c, "max_handshakes_per_ip"));
 	if (f.check) {
 		if (f.verbose)
 			config_dump(&c, stdout);

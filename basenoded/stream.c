@@ -41,11 +41,26 @@ static void server_maybe_free(struct stream_server *srv)
 		free(srv);
 }
 
+static int pending_take(struct sn_stream *s, const struct sockaddr_storage *ss)
+{
+	const uint8_t *ip;
+	size_t len = netaddr_ip(ss, &ip);
+
+	s->pending_slot = connlimit_take(&s->bn->pending, ip, len);
+	return s->pending_slot < 0 ? -EBUSY : 0;
+}
+
+static void pending_done(struct sn_stream *s)
+{
+	connlimit_put(&s->bn->pending, s->pending_slot);
+	s->pending_slot = -1;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct stream_server *srv = listener->data;
 	struct channel_server_opts opts = { .id = &srv->bn->id };
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	struct sn_stream *s;
 	int rc;
 
@@ -60,6 +75,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	s->srv = srv;
 	s->bn = srv->bn;
 	s->state = SN_HANDSHAKE;
+	s->pending_slot = -1;
 	if ((rc = channel_accept(listener, &opts, &stream_cbs, s, &s->ch)) < 0) {
 		log_warnx("event=accept_failed err=\"%s\"", strerror(-rc));
 		free(s);
@@ -73,6 +89,12 @@ static void on_connection(uv_stream_t *listener, int status)
 		srv->head->prev = s;
 	srv->head = s;
 	srv->count++;
+	/* Before any crypto: one address cannot hold every handshake slot. */
+	if (pending_take(s, &ss) < 0) {
+		log_warnx("event=stream_refused addr=%s reason=busy_ip", s->addr);
+		sn_stream_close(s, -EBUSY, "busy_ip");
+		return;
+	}
 	/* Accepted and closed, not left in the backlog: libuv would keep
 	 * calling us for it. */
 	if (srv->bn->max_streams && srv->count > srv->bn->max_streams) {
@@ -111,6 +133,7 @@ static void on_open(struct channel *ch)
 	void *replaced = NULL;
 	int rc;
 
+	pending_done(s);
 	memcpy(s->id, peer->peer_id, ID_PK_LEN);
 	bytes_to_hex(s->id, ID_PK_LEN, s->id_hex);
 	snprintf(s->auth_region, sizeof(s->auth_region), "%s", peer->region);
@@ -148,10 +171,11 @@ static void on_close(struct channel *ch, int status, const char *reason)
 	struct sn_stream *s = channel_data(ch);
 	struct stream_server *srv = s->srv;
 
+	pending_done(s);
 	if (s->attached)
 		directory_detach(&s->bn->dir, s->id, s);
-	/* A forged AuthRequest signature fails before on_auth sees it. */
-	if (s->state == SN_HANDSHAKE && status == -EKEYREJECTED)
+	/* A forged signature or a stale timestamp fails before on_auth sees it. */
+	if (s->state == SN_HANDSHAKE && (status == -EKEYREJECTED || status == -ETIME))
 		metrics_counter_add(s->bn->auth_failures, 1);
 	if (s->state == SN_HANDSHAKE)
 		log_debug("event=handshake_closed addr=%s reason=%s", s->addr, reason);

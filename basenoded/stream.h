@@ -31,6 +31,7 @@ struct sn_stream {
 	char addr[64];                   /* peer ip:port, for log lines */
 	char auth_region[DIR_REGION_MAX];
 	int attached;                    /* holds a directory entry */
+	int pending_slot;                /* connlimit slot during the handshake, else -1 */
 };
 
 /* Listens on addr and starts the eviction sweep. 0 and *out, or a negative

@@ -16,6 +16,7 @@
 
 #define JOURNAL_KEEP_S (24 * 3600)
 #define JOURNAL_EXPIRE_EVERY_MS (3600 * 1000)
+#define PATH_TICK_MS 200
 
 void sn_settings_default(struct sn_settings *s)
 {
@@ -31,6 +32,7 @@ void sn_settings_default(struct sn_settings *s)
 	s->dead_after_s = 30;
 	s->keepalive_s = 25;
 	s->max_streams = 4096;
+	s->max_handshakes_per_ip = 16;
 	snprintf(s->allowed_ips[0], SN_LIST_ITEM, "0.0.0.0/0");
 	s->nallowed_ips = 1;
 	s->cmd_retries = 3;
@@ -75,13 +77,19 @@ static void on_tick(uv_timer_t *t)
 
 	stream_server_sweep(sn->streams, now, (uint64_t)sn->set.dead_after_s * 1000);
 	session_sweep(sn, now);
-	punch_sweep(sn, now);
 	/* Applied command ids are kept a day: far longer than any resend. */
 	if (sn->store && now - sn->journal_expired_ms > JOURNAL_EXPIRE_EVERY_MS) {
 		sn->journal_expired_ms = now;
 		if (cmd_journal_expire(&sn->store->st, JOURNAL_KEEP_S) < 0)
 			log_warnx("event=journal_expire_failed");
 	}
+}
+
+static void on_path_tick(uv_timer_t *t)
+{
+	struct supernoded *sn = t->data;
+
+	punch_sweep(sn, uv_now(sn->loop));
 }
 
 /* Sweep often enough that eviction is late by at most a quarter period. */
@@ -134,6 +142,11 @@ static int core_start(struct supernoded *sn, char *err, size_t err_size)
 	sn->tick.data = sn;
 	sn->tick_open = 1;
 	uv_timer_start(&sn->tick, on_tick, period, period);
+	/* A failed punch should cost its 5 s and little more. */
+	uv_timer_init(sn->loop, &sn->path_tick);
+	sn->path_tick.data = sn;
+	sn->path_tick_open = 1;
+	uv_timer_start(&sn->path_tick, on_path_tick, PATH_TICK_MS, PATH_TICK_MS);
 	return 0;
 }
 
@@ -151,6 +164,8 @@ int sn_core_new(uv_loop_t *loop, const struct sn_settings *s, const struct ident
 	sn->id = *id;
 	bytes_to_hex(id->pk, ID_PK_LEN, sn->id_hex);
 	policy_init(&sn->policy, s->allowlist, s->auth_rate, s->auth_burst);
+	peer_index_init(&sn->peer_ix, offsetof(struct sn_peer, id));
+	connlimit_init(&sn->pending, s->max_handshakes_per_ip);
 	rc = s->allow_file[0] ? policy_load_allow(&sn->policy, s->allow_file, err, err_size) : 0;
 	if (rc < 0 || (rc = core_open_state(sn, db_path, err, err_size)) < 0 ||
 	    (rc = core_start(sn, err, err_size)) < 0) {
@@ -187,6 +202,9 @@ void sn_core_stop(struct supernoded *sn)
 	if (sn->tick_open)
 		uv_close((uv_handle_t *)&sn->tick, NULL);
 	sn->tick_open = 0;
+	if (sn->path_tick_open)
+		uv_close((uv_handle_t *)&sn->path_tick, NULL);
+	sn->path_tick_open = 0;
 }
 
 void sn_core_destroy(struct supernoded *sn)

@@ -37,6 +37,8 @@ static const struct config_key sn_keys[] = {
 	{ "wgrelay_socket", CFG_PATH, "/run/supermesh/wgrelay.sock", 0, 0, "wgrelay's socket" },
 	{ "admission", CFG_STR, "open", 0, 0, "open or allowlist" },
 	{ "allow_file", CFG_PATH, NULL, 0, 0, "allowed peer keys, one per line (allowlist)" },
+	{ "max_handshakes_per_ip", CFG_INT, "16", 0, 1000000,
+	  "unauthenticated connections one IP may hold (0: no limit)" },
 	{ "max_streams", CFG_INT, "4096", 1, 1000000, "streams accepted; more are told busy" },
 	{ "auth_rate", CFG_INT, "20", 0, 1000000, "auth attempts per second per IP (0: no limit)" },
 	{ "auth_burst", CFG_INT, "40", 1, 1000000, "auth attempts one IP may burst" },
@@ -154,6 +156,7 @@ static int settings_from(const struct config *c, struct sn_settings *s)
 		return -EINVAL;
 	}
 	s->max_streams = (size_t)config_get_int(c, "max_streams");
+	s->max_handshakes_per_ip = (unsigned)config_get_int(c, "max_handshakes_per_ip");
 	s->auth_rate = (double)config_get_int(c, "auth_rate");
 	s->auth_burst = (double)config_get_int(c, "auth_burst");
 	s->heartbeat_s = (uint32_t)config_get_int(c, "heartbeat_s");

@@ -24,10 +24,14 @@ struct exit_info {
 
 struct sn_peer {
 	struct sn_peer *next, *prev;
+	struct sn_peer *exit_next, *exit_prev;  /* sn->exits, while role is EXIT */
 	struct supernoded *sn;
 	uint8_t id[ID_PK_LEN];
 	char hex[2 * ID_PK_LEN + 1];
-	uint32_t role;                /* Role of handshake.proto */
+	uint32_t role;                /* Role of handshake.proto; set with peer_set_role */
+	int on_exits;
+	uint64_t seq;                 /* creation order: sn->exits keeps sn->peers' order */
+	size_t nsessions;             /* sessions it holds as client (session.c) */
 	char region[SN_REGION_MAX];
 	uint8_t wg_pubkey[32];
 	int has_wg;
@@ -46,6 +50,8 @@ struct sn_peer {
 struct sn_peer *peer_find(struct supernoded *sn, const uint8_t id[ID_PK_LEN]);
 /* Finds or adds (away, role unknown). NULL on ENOMEM. */
 struct sn_peer *peer_get(struct supernoded *sn, const uint8_t id[ID_PK_LEN]);
+/* Sets the role, keeping sn->exits (the peers whose role is EXIT) current. */
+void peer_set_role(struct sn_peer *p, uint32_t role);
 /* Frees p if nothing holds it: no stream, no link, no session. */
 void peer_maybe_free(struct sn_peer *p);
 /* Frees every peer (core shutdown, after streams and links are gone). */

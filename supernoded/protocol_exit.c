@@ -54,7 +54,7 @@ int exit_on_request(struct sn_peer *p, const ControlMessage *m)
 	}
 	memcpy(s->request_id, r->request_id.data, r->request_id.len);
 	s->request_id_len = r->request_id.len;
-	memcpy(s->rec.client_id, p->id, ID_PK_LEN);
+	session_set_client(s, p);
 	memcpy(s->rec.client_wg, p->wg_pubkey, 32);
 	snprintf(s->region, sizeof(s->region), "%s", local ? sn->set.region : r->region);
 	s->want.min_bw = r->min_bw;

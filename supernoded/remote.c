@@ -74,7 +74,7 @@ struct sn_peer *remote_pool_get(struct supernoded *sn, const uint8_t id[ID_PK_LE
 
 	if (!p)
 		return NULL;
-	p->role = SUPERMESH__ROLE__ROLE_SUPERNODE;
+	peer_set_role(p, SUPERMESH__ROLE__ROLE_SUPERNODE);
 	if (p->pl)
 		return p;
 	snprintf(p->address, sizeof(p->address), "%s", address);

@@ -65,6 +65,31 @@ void session_save(struct sn_session *s)
 		log_warnx("event=store_failed session_id=%s", s->hex);
 }
 
+/*
+ * LOCAL and ORIGIN sessions count against their client's limit while they
+ * are listed. The count sits on the client's peer, which they keep alive
+ * (session_refs_peer), so an ExitRequest needs no walk over every session.
+ */
+void session_set_client(struct sn_session *s, struct sn_peer *client)
+{
+	memcpy(s->rec.client_id, client->id, ID_PK_LEN);
+	if (s->rec.kind != SESS_SERVE && s->state != SS_ENDED && !s->counted) {
+		client->nsessions++;
+		s->counted = 1;
+	}
+}
+
+static void uncount_client(struct sn_session *s)
+{
+	struct sn_peer *p;
+
+	if (!s->counted)
+		return;
+	s->counted = 0;
+	if ((p = peer_find(s->sn, s->rec.client_id)) && p->nsessions)
+		p->nsessions--;
+}
+
 void session_end(struct sn_session *s, const char *reason)
 {
 	struct supernoded *sn = s->sn;
@@ -74,6 +99,7 @@ void session_end(struct sn_session *s, const char *reason)
 	s->state = SS_ENDED;
 	if (sn->store && store_session_end(sn->store, s->rec.id) < 0)
 		log_warnx("event=store_failed session_id=%s", s->hex);
+	uncount_client(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -174,29 +200,29 @@ size_t session_count(struct supernoded *sn, int active_only)
 
 size_t session_count_client(struct supernoded *sn, const uint8_t id[ID_PK_LEN])
 {
-	const struct sn_session *s;
-	size_t n = 0;
+	const struct sn_peer *p = peer_find(sn, id);
 
-	for (s = sn->sessions; s; s = s->next)
-		n += s->rec.kind != SESS_SERVE && !memcmp(s->rec.client_id, id, ID_PK_LEN);
-	return n;
+	return p ? p->nsessions : 0;
 }
 
-static void note_peer(struct supernoded *sn, const uint8_t id[ID_PK_LEN], uint32_t role)
+static struct sn_peer *note_peer(struct supernoded *sn, const uint8_t id[ID_PK_LEN],
+                                 uint32_t role)
 {
 	static const uint8_t zero[ID_PK_LEN];
 	struct sn_peer *p;
 
 	if (memcmp(id, zero, ID_PK_LEN) == 0 || !(p = peer_get(sn, id)))
-		return;
+		return NULL;
 	if (!p->role)
-		p->role = role;
+		peer_set_role(p, role);
+	return p;
 }
 
 static int load_one(void *arg, const struct sess_rec *r)
 {
 	struct supernoded *sn = arg;
 	struct sn_session *s = session_new(sn, r->id, r->kind);
+	struct sn_peer *client;
 
 	if (!s)
 		return -ENOMEM;
@@ -206,7 +232,8 @@ static int load_one(void *arg, const struct sess_rec *r)
 	if (r->relay)
 		sn->relays_active++;
 	/* Peers start absent; the sweep acts if they do not come back. */
-	note_peer(sn, r->client_id, SUPERMESH__ROLE__ROLE_CLIENT);
+	if ((client = note_peer(sn, r->client_id, SUPERMESH__ROLE__ROLE_CLIENT)))
+		session_set_client(s, client);
 	note_peer(sn, r->exit_id, SUPERMESH__ROLE__ROLE_EXIT);
 	note_peer(sn, r->remote_id, SUPERMESH__ROLE__ROLE_SUPERNODE);
 	/* Our client's exit is remote: reopen the pooled stream to it. */
@@ -228,6 +255,7 @@ void session_free_all(struct supernoded *sn)
 	/* Not ended: they stay active in the store for the next start. */
 	while ((s = sn->sessions)) {
 		sn->sessions = s->next;
+		uncount_client(s);
 		s->state = SS_ENDED;
 		session_release(s);
 	}

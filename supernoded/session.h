@@ -34,6 +34,7 @@ struct sn_session {
 	enum sess_state state;
 	int ops;                        /* holds: the list, callbacks in flight */
 	int mark;                       /* scratch for scans that change the list */
+	int counted;                    /* in its client peer's nsessions */
 	/* the client's request */
 	uint8_t request_id[SESS_REQ_ID_MAX];
 	size_t request_id_len;
@@ -60,6 +61,7 @@ struct sn_session {
 	uint64_t client_hs_ms;          /* the last one the client reported */
 	uint64_t client_rx;             /* its WireGuard rx bytes, last report */
 	uint64_t rx_at_ms;              /* loop time rx last grew (or direct began) */
+	uint64_t asked_ms;              /* last InfoRequest to the client while probing */
 	int moving;                     /* a path change is in flight */
 };
 
@@ -82,6 +84,8 @@ void session_free_all(struct supernoded *sn);
 size_t session_count(struct supernoded *sn, int active_only);
 /* Sessions (any state) of one client. */
 size_t session_count_client(struct supernoded *sn, const uint8_t id[ID_PK_LEN]);
+/* Sets rec.client_id; a LOCAL or ORIGIN session then counts for the client. */
+void session_set_client(struct sn_session *s, struct sn_peer *client);
 
 /* Peer events. */
 void session_peer_down(struct sn_peer *p);

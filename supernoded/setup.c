@@ -369,7 +369,7 @@ size_t setup_local_cands(struct supernoded *sn, struct rank_cand *out, size_t ma
 	const struct sn_peer *p;
 	size_t n = 0;
 
-	for (p = sn->peers; p && n < max; p = p->next) {
+	for (p = sn->exits; p && n < max; p = p->exit_next) {
 		if (p->role != SUPERMESH__ROLE__ROLE_EXIT || !p->stream || !p->exit.valid ||
 		    !p->has_wg || (skip && !memcmp(p->id, skip, ID_PK_LEN)))
 			continue;

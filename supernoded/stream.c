@@ -40,11 +40,26 @@ static void server_maybe_free(struct stream_server *srv)
 		free(srv);
 }
 
+static int pending_take(struct sn_stream *s, const struct sockaddr_storage *ss)
+{
+	const uint8_t *ip;
+	size_t len = netaddr_ip(ss, &ip);
+
+	s->pending_slot = connlimit_take(&s->sn->pending, ip, len);
+	return s->pending_slot < 0 ? -EBUSY : 0;
+}
+
+static void pending_done(struct sn_stream *s)
+{
+	connlimit_put(&s->sn->pending, s->pending_slot);
+	s->pending_slot = -1;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct stream_server *srv = listener->data;
 	struct channel_server_opts opts = { .id = &srv->sn->id };
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss = { 0 };
 	struct sn_stream *s;
 	int rc;
 
@@ -55,6 +70,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	}
 	s->srv = srv;
 	s->sn = srv->sn;
+	s->pending_slot = -1;
 	if ((rc = channel_accept(listener, &opts, &stream_cbs, s, &s->ch)) < 0) {
 		log_warnx("event=accept_failed err=\"%s\"", strerror(-rc));
 		free(s);
@@ -68,16 +84,22 @@ static void on_connection(uv_stream_t *listener, int status)
 		srv->head->prev = s;
 	srv->head = s;
 	srv->count++;
+	/* Before any crypto: one address cannot hold every descriptor. */
+	if (pending_take(s, &ss) < 0) {
+		log_warnx("event=stream_refused addr=%s reason=busy_ip", s->addr);
+		sn_stream_close(s, -EBUSY, "busy_ip");
+	}
 }
 
 /* At capacity only a peer that already holds a stream (a reconnect that
  * replaces it) gets in: it does not add to the count. */
 static int at_capacity(struct stream_server *srv, const uint8_t id[ID_PK_LEN])
 {
-	struct sn_peer *p = peer_find(srv->sn, id);
+	struct sn_peer *p;
 
 	if (!srv->sn->set.max_streams || srv->open < srv->sn->set.max_streams)
 		return 0;
+	p = peer_find(srv->sn, id);
 	return !(p && p->stream);
 }
 
@@ -110,9 +132,10 @@ static void on_open(struct channel *ch)
 {
 	struct sn_stream *s = channel_data(ch), *old;
 	const struct hs_auth *a = channel_peer(ch);
-	struct sn_peer *p = peer_get(s->sn, a->peer_id);
+	struct sn_peer *p;
 
-	if (!p) {
+	pending_done(s);
+	if (!(p = peer_get(s->sn, a->peer_id))) {
 		channel_close(ch, -ENOMEM, "out_of_memory");
 		return;
 	}
@@ -126,7 +149,7 @@ static void on_open(struct channel *ch)
 		channel_close(old->ch, 0, "replaced");
 	}
 	p->stream = s;
-	p->role = a->role;
+	peer_set_role(p, a->role);
 	snprintf(p->region, sizeof(p->region), "%s", a->region);
 	p->has_wg = a->has_wg_pubkey;
 	if (p->has_wg)
@@ -154,6 +177,7 @@ static void on_close(struct channel *ch, int status, const char *reason)
 	struct stream_server *srv = s->srv;
 	struct sn_peer *p = s->peer;
 
+	pending_done(s);
 	if (p && p->stream == s) {
 		p->stream = NULL;
 		p->away_since_ms = uv_now(s->sn->loop);

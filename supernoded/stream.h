@@ -17,6 +17,7 @@ struct sn_stream {
 	struct channel *ch;
 	struct sn_peer *peer;      /* set once open and while it is the peer's */
 	char addr[64];             /* ip:port for logs */
+	int pending_slot;          /* connlimit slot during the handshake, else -1 */
 };
 
 int stream_server_new(struct supernoded *sn, const struct sockaddr *addr,

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <uv.h>
+#include "connlimit.h"
 #include "keys.h"
+#include "peer_index.h"
 #include "policy.h"
 
 #define SN_REGION_MAX 64
@@ -33,6 +35,7 @@ struct sn_settings {
 	int force_relay, relay_chain;
 	uint32_t heartbeat_s, dead_after_s, keepalive_s;
 	size_t max_streams;
+	unsigned max_handshakes_per_ip; /* 0: no limit */
 	int allowlist;            /* admission = allowlist */
 	char allow_file[256];     /* its keys, one per line */
 	double auth_rate, auth_burst;
@@ -58,15 +61,21 @@ struct supernoded {
 	char id_hex[2 * ID_PK_LEN + 1];
 	struct sn_settings set;
 	struct auth_policy policy;
+	struct connlimit pending;        /* handshakes in progress per source IP */
 	struct sn_store *store;          /* NULL: nothing persisted */
 	struct stream_server *streams;
 	struct cmd_sender *cmds;
 	struct sn_directory *dir;        /* basenoded links */
 	struct sn_reflect *refl;         /* endpoint discovery, NULL: off */
-	struct sn_peer *peers;           /* every known peer, list */
+	struct sn_peer *peers;           /* every known peer, list, newest first */
+	struct peer_index peer_ix;       /* the same peers by id */
+	struct sn_peer *exits;           /* those with role EXIT, in the same order */
+	uint64_t peer_seq;
 	struct sn_session *sessions;     /* every live session, list */
 	uv_timer_t tick;                 /* sweeps: silent streams, absent peers */
 	int tick_open;
+	uv_timer_t path_tick;            /* path choice: probe deadlines, retries */
+	int path_tick_open;
 	int stopping;
 	uint64_t relays_active;
 	/* path choice totals (punch.c) */

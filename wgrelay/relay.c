@@ -7,50 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "relay.h"
-#include "token_bucket.h"
+#include "relay_int.h"
 
 /* Batches per readiness callback before yielding to other sessions; the
  * poll is level-triggered, so what is left is read on the next turn. */
 #define RELAY_ROUNDS 8
-
-enum { SIDE_CLIENT, SIDE_EXIT };
-
-struct relay_side {
-	uv_poll_t poll;
-	int fd;              /* -1 once closed */
-	int polling;         /* poll initialised: must be uv_close()d */
-	uint16_t port;
-	int has_peer;        /* latched, or fixed by `to` */
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
-};
-
-struct relay_session {
-	struct relay_session *next;
-	struct relay_table *table;          /* not used once closing */
-	char id[RELAY_ID_MAX + 1];
-	struct relay_opts opts;
-	struct relay_side side[2];          /* SIDE_CLIENT, SIDE_EXIT */
-	struct token_bucket bucket[2];      /* by enum relay_dir */
-	uint64_t bytes[2], packets[2];      /* forwarded, by enum relay_dir */
-	struct relay_drops drops;
-	int handles;                        /* open uv handles; free at 0 */
-};
-
-struct relay_table {
-	uv_loop_t *loop;
-	struct sockaddr_storage bind;
-	socklen_t bind_len;
-	struct relay_session *head;
-	uint64_t nsessions;
-	struct relay_totals gone; /* counters of deleted sessions */
-	/* One set of batch buffers for all sessions: callbacks never overlap. */
-	struct mmsghdr rx[RELAY_BATCH], tx[RELAY_BATCH];
-	struct iovec rxiov[RELAY_BATCH], txiov[RELAY_BATCH];
-	struct sockaddr_storage from[RELAY_BATCH];
-	unsigned char buf[RELAY_BATCH][RELAY_DGRAM_MAX];
-};
 
 static uint64_t drops_sum(const struct relay_drops *d)
 {
@@ -124,10 +85,27 @@ int relay_table_new(uv_loop_t *loop, const char *bind_host, struct relay_table *
 		free(t);
 		return rc;
 	}
+	t->sweep = malloc(sizeof(*t->sweep));
+	if (t->sweep == NULL) {
+		free(t);
+		return -ENOMEM;
+	}
+	rc = uv_timer_init(loop, t->sweep);
+	if (rc < 0) {
+		free(t->sweep);
+		free(t);
+		return rc;
+	}
+	t->sweep->data = t;
 	t->loop = loop;
 	relay_table_init_batch(t);
 	*out = t;
 	return 0;
+}
+
+static void relay_free_handle(uv_handle_t *h)
+{
+	free(h);
 }
 
 static void relay_on_close(uv_handle_t *h)
@@ -148,6 +126,7 @@ static void relay_session_close(struct relay_session *s)
 	int i, handles = s->handles;
 
 	for (i = 0; i < 2; i++) {
+		relay_hold_free(&s->hold[i]);
 		if (s->side[i].polling)
 			uv_close((uv_handle_t *)&s->side[i].poll, relay_on_close);
 		if (s->side[i].fd >= 0)
@@ -168,6 +147,7 @@ void relay_table_free(struct relay_table *t)
 		next = s->next;
 		relay_session_close(s);
 	}
+	uv_close((uv_handle_t *)t->sweep, relay_free_handle);
 	free(t);
 }
 
@@ -188,6 +168,9 @@ static void totals_add(struct relay_totals *tot, const struct relay_session *s)
 	tot->why.rate += s->drops.rate;
 	tot->why.oversize += s->drops.oversize;
 	tot->why.send += s->drops.send;
+	tot->held += s->held;
+	tot->flushed += s->flushed;
+	tot->expired += s->expired;
 }
 
 static void relay_add_gone(struct relay_table *t, const struct relay_session *s)
@@ -243,8 +226,8 @@ static int relay_recv_batch(struct relay_table *t, int fd)
  * Sends the m queued datagrams. A full socket buffer drops the rest, as a
  * router would; any other refusal (a firewall's EPERM) drops only that one.
  */
-static void relay_send_batch(struct relay_table *t, struct relay_session *s,
-                             struct relay_side *dst, enum relay_dir dir, int m)
+void relay_send_batch(struct relay_table *t, struct relay_session *s,
+                      struct relay_side *dst, enum relay_dir dir, int m)
 {
 	int i = 0, k, j;
 
@@ -273,17 +256,22 @@ static void relay_forward_batch(struct relay_table *t, struct relay_session *s, 
 	struct relay_side *src = &s->side[in], *dst = &s->side[!in];
 	enum relay_dir dir = in == SIDE_CLIENT ? RELAY_C2E : RELAY_E2C;
 	uint64_t now = uv_hrtime();
+	int i, m = 0, had_peer = src->has_peer;
+	int replay = !had_peer && relay_held_for(s, in, now);
 	unsigned len;
-	int i, m = 0;
 
 	for (i = 0; i < n; i++) {
 		len = t->rx[i].msg_len;
 		if (!relay_side_accept(src, &t->from[i], t->rx[i].msg_hdr.msg_namelen))
 			s->drops.stranger++;
-		else if (t->rx[i].msg_hdr.msg_flags & MSG_TRUNC)
+		else if (replay) {
+			/* The latching datagram: dropped, see relay_held_for(). */
+			replay = 0;
+			s->drops.nodest++;
+		} else if (t->rx[i].msg_hdr.msg_flags & MSG_TRUNC)
 			s->drops.oversize++;
 		else if (!dst->has_peer)
-			s->drops.nodest++;
+			relay_nodest(t, s, dir, t->buf[i], len, now);
 		else if (!token_bucket_take(&s->bucket[dir], len, now))
 			s->drops.rate++;
 		else {
@@ -296,6 +284,9 @@ static void relay_forward_batch(struct relay_table *t, struct relay_session *s, 
 	}
 	if (m > 0)
 		relay_send_batch(t, s, dst, dir, m);
+	/* After the batch: the flush reuses the send buffers. */
+	if (!had_peer && src->has_peer)
+		relay_flush(t, s, in);
 }
 
 static void relay_on_readable(uv_poll_t *h, int status, int events)
@@ -475,6 +466,9 @@ int relay_session_del(struct relay_table *t, const char *id)
 			continue;
 		*pp = s->next;
 		t->nsessions--;
+		/* Held datagrams die with the session: count them as drops. */
+		s->drops.nodest += relay_hold_count(s->hold[RELAY_C2E]) +
+		                   relay_hold_count(s->hold[RELAY_E2C]);
 		relay_add_gone(t, s);
 		relay_session_close(s);
 		return 0;
@@ -496,6 +490,10 @@ static void relay_fill_info(const struct relay_session *s, struct relay_info *in
 	}
 	info->drops = s->drops;
 	info->drops_total = drops_sum(&s->drops);
+	info->held = s->held;
+	info->flushed = s->flushed;
+	info->expired = s->expired;
+	info->queued = relay_hold_count(s->hold[RELAY_C2E]) + relay_hold_count(s->hold[RELAY_E2C]);
 }
 
 size_t relay_table_walk(const struct relay_table *t,

@@ -43,6 +43,11 @@ struct relay_info {
 	uint64_t bytes[2], packets[2]; /* forwarded, by enum relay_dir */
 	struct relay_drops drops;
 	uint64_t drops_total;
+	/* The hold queue (relay_hold.h): datagrams put on hold for a side with
+	 * no peer yet, sent on when it latched, and dropped as too old (these
+	 * and those pushed out of a full queue also count in drops.nodest). */
+	uint64_t held, flushed, expired;
+	unsigned queued;               /* held now */
 };
 
 /* Counters for metrics: bytes, packets and drops include sessions already
@@ -54,6 +59,7 @@ struct relay_totals {
 	uint64_t drops;
 	uint64_t dir_bytes[2], dir_packets[2]; /* the same by enum relay_dir */
 	struct relay_drops why;                /* drops by reason */
+	uint64_t held, flushed, expired;       /* as in struct relay_info */
 };
 
 /* bind_host: numeric IPv4 or IPv6 ("::" is dual-stack); NULL or "" is

@@ -176,18 +176,22 @@ void verb_relay_del(void *ctx, int argc, char **argv, struct line_reply *r)
 
 static void relay_list_one(void *arg, const struct relay_info *i)
 {
-	line_reply_kvf(arg, "relay", "%s,%u,%u,%llu,%llu,%llu,%llu,%llu,%llu", i->id,
-	               (unsigned)i->client_port, (unsigned)i->exit_port,
+	/* New fields go at the end: readers split on commas by position. */
+	line_reply_kvf(arg, "relay", "%s,%u,%u,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu",
+	               i->id, (unsigned)i->client_port, (unsigned)i->exit_port,
 	               (unsigned long long)i->bytes[RELAY_C2E],
 	               (unsigned long long)i->packets[RELAY_C2E],
 	               (unsigned long long)i->bytes[RELAY_E2C],
 	               (unsigned long long)i->packets[RELAY_E2C],
-	               (unsigned long long)i->drops_total, (unsigned long long)i->rate);
+	               (unsigned long long)i->drops_total, (unsigned long long)i->rate,
+	               (unsigned long long)i->held, (unsigned long long)i->flushed,
+	               (unsigned long long)i->expired);
 }
 
 /*
- * `relay list [ID]`: one line, count first. A reply line holds about twenty
- * sessions; past that the reply is "err toolong", so ask per ID.
+ * `relay list [ID]`: one line, count first. A reply line holds fifteen
+ * sessions at worst (64-character ids, 20-digit counters), usually many
+ * more; past that the reply is "err toolong", so ask per ID.
  */
 void verb_relay_list(void *ctx, int argc, char **argv, struct line_reply *r)
 {

@@ -269,8 +269,9 @@ static int attack_pingflood(long rate, long seconds, int noread)
 	pf.events = POLLIN;
 	while (!closed && now_ms() < end) {
 		for (due = 0; due < per_ms && now_ms() >= next; due++, sent++)
-			if ((n = ping_frame(p, sizeof(p))) < 0 || conn_send(&c, p, (size_t)n) < 0) {
-				closed = 1;
+			if ((n = ping_frame(p, sizeof(p))) < 0 ||
+			    (n = conn_send(&c, p, (size_t)n)) < 0) {
+				closed = n == -EAGAIN ? 2 : 1; /* 2: stalled, not closed */
 				break;
 			}
 		if (due)
@@ -286,10 +287,10 @@ static int attack_pingflood(long rate, long seconds, int noread)
 		}
 	}
 	printf("result=%s pings_sent=%ld pongs=%ld seconds=%.1f pings_per_s=%ld\n",
-	       closed ? "cut_off" : "survived_unthrottled", sent, pongs,
+	       closed == 2 ? "stalled" : closed ? "cut_off" : "survived_unthrottled", sent, pongs,
 	       (double)(now_ms() - start) / 1000, sent * 1000 / (long)(now_ms() - start + 1));
 	conn_close(&c);
-	return noread && !closed ? 1 : 0;
+	return closed == 2 || (noread && !closed) ? 1 : 0;
 }
 
 /* n slow-loris connections held for seconds: each sends one byte of a

@@ -71,6 +71,8 @@ static int ping_frame(uint8_t *out, size_t size)
 struct legit {
 	uv_loop_t loop;
 	uv_timer_t gap;
+	uv_timer_t guard;          /* one attempt may not take longer */
+	struct channel *ch;        /* the attempt in flight */
 	long n, done, ok, interval_ms;
 	uint64_t t0;
 	long *ms;
@@ -78,7 +80,17 @@ struct legit {
 	char why[96];
 };
 
+#define ATTEMPT_MS 10000 /* handshake deadline (5 s) plus a Pong */
+
 static void legit_next(uv_timer_t *t);
+
+static void on_guard(uv_timer_t *t)
+{
+	struct legit *l = t->data;
+
+	if (l->ch)
+		channel_close(l->ch, -ETIMEDOUT, "no_pong");
+}
 
 static void l_open(struct channel *ch)
 {
@@ -107,15 +119,19 @@ static void l_close(struct channel *ch, int status, const char *reason)
 {
 	struct legit *l = channel_data(ch);
 
+	uv_timer_stop(&l->guard);
+	l->ch = NULL;
 	if (status == 0 && l->pong)
 		l->ok++;
 	else
 		snprintf(l->why, sizeof(l->why), "%s", reason);
 	l->done++;
-	if (l->done < l->n)
+	if (l->done < l->n) {
 		uv_timer_start(&l->gap, legit_next, (uint64_t)l->interval_ms, 0);
-	else
+	} else {
 		uv_close((uv_handle_t *)&l->gap, NULL);
+		uv_close((uv_handle_t *)&l->guard, NULL);
+	}
 }
 
 static const struct channel_cbs legit_cbs = {
@@ -139,7 +155,11 @@ static void legit_next(uv_timer_t *t)
 		snprintf(l->why, sizeof(l->why), "connect: %s", strerror(-rc));
 		l->done = l->n;
 		uv_close((uv_handle_t *)&l->gap, NULL);
+		uv_close((uv_handle_t *)&l->guard, NULL);
+		return;
 	}
+	l->ch = ch;
+	uv_timer_start(&l->guard, on_guard, ATTEMPT_MS, 0);
 }
 
 static int cmp_long(const void *a, const void *b)
@@ -159,6 +179,8 @@ static int run_legit(long n, long interval_ms, long bound_ms)
 	if (n < 1 || !(l.ms = calloc((size_t)n, sizeof(long))) || uv_loop_init(&l.loop) < 0)
 		return 1;
 	uv_timer_init(&l.loop, &l.gap);
+	uv_timer_init(&l.loop, &l.guard);
+	l.guard.data = &l;
 	l.gap.data = &l;
 	uv_timer_start(&l.gap, legit_next, 0, 0);
 	uv_run(&l.loop, UV_RUN_DEFAULT);
