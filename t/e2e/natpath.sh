@@ -100,6 +100,7 @@ natpath_conf() {
 		supernode_key = $SNB_KEY
 		region = b
 		wgrelay_socket = $TMP/cli.wg.sock
+		api_socket = $TMP/cli.api.sock
 		wg_iface = smc0
 		wg_port = 51821
 		full_tunnel = yes

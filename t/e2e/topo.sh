@@ -187,6 +187,7 @@ topo_conf() {
 		supernode_key = $SNA_KEY
 		region = a
 		wgrelay_socket = $TMP/cli.wg.sock
+		api_socket = $TMP/cli.api.sock
 		wg_iface = smc0
 		full_tunnel = yes
 		exit_timeout_s = 10
