@@ -25,10 +25,12 @@ struct basenoded {
 	uint64_t dead_after_ms;        /* silent this long: evicted */
 	struct connlimit pending;       /* handshakes in progress per source IP */
 	size_t max_streams;            /* 0: no limit */
+	uint32_t max_msgs_per_s;       /* per stream, burst twice that; 0: no limit */
 	struct metric *auth_failures;  /* stream_auth_failures_total; NULL: none */
 	struct metrics *metrics;       /* NULL until observe_start */
 	struct metrics_http mhttp;
 	struct metric *m_streams, *m_handshakes, *m_registered, *m_blacklisted;
+	struct metric *m_flood;        /* stream_flood_closed_total */
 };
 
 /* observe.c: the metrics registry and GET /metrics on listen ("": off).

@@ -42,6 +42,8 @@ static const struct config_key bn_keys[] = {
 	{ "max_handshakes_per_ip", CFG_INT, "16", 0, 1000000,
 	  "unauthenticated connections one IP may hold (0: no limit)" },
 	{ "max_streams", CFG_INT, "4096", 1, 1000000, "streams held at once, handshakes included" },
+	{ "max_msgs_per_s", CFG_INT, "100", 0, 1000000,
+	  "messages a second one stream may send, burst twice that (0: no limit)" },
 	{ "metrics_listen", CFG_STR, "127.0.0.1:9470", 0, 0,
 	  "Prometheus /metrics on IP:port (empty: off)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
@@ -340,6 +342,7 @@ int main(int argc, char **argv)
 	bn.heartbeat_s = (uint32_t)config_get_int(&c, "heartbeat_s");
 	bn.dead_after_ms = (uint64_t)config_get_int(&c, "dead_after_s") * 1000;
 	bn.max_streams = (size_t)config_get_int(&c, "max_streams");
+	bn.max_msgs_per_s = (uint32_t)config_get_int(&c, "max_msgs_per_s");
 	connlimit_init(&bn.pending, (unsigned)config_get_int(&c, "max_handshakes_per_ip"));
 	if (f.check) {
 		if (f.verbose)

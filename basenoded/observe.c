@@ -43,8 +43,10 @@ int observe_start(struct basenoded *bn, const char *listen)
 	bn->auth_failures = metrics_counter_new(m, "stream_auth_failures_total",
 	                                        "Streams refused at authentication "
 	                                        "(policy, rate limit or bad signature).");
+	bn->m_flood = metrics_counter_new(m, "stream_flood_closed_total",
+	                                  "Streams closed for sending above max_msgs_per_s.");
 	if (!bn->m_streams || !bn->m_handshakes || !bn->m_registered || !bn->m_blacklisted ||
-	    !bn->auth_failures)
+	    !bn->auth_failures || !bn->m_flood)
 		return -ENOMEM;
 	bn->mhttp.m = m;
 	bn->mhttp.refresh = refresh;
@@ -60,6 +62,7 @@ void observe_stop(struct basenoded *bn)
 void observe_release(struct basenoded *bn)
 {
 	bn->auth_failures = NULL;
+	bn->m_flood = NULL;
 	metrics_free(bn->metrics);
 	bn->metrics = NULL;
 }

@@ -33,9 +33,15 @@ int policy_parse_allow(struct auth_policy *p, const char *buf, size_t len, char 
 /* The same from a file; other negative errno if it cannot be read. */
 int policy_load_allow(struct auth_policy *p, const char *path, char *err, size_t err_size);
 
-/* One verified AuthRequest from addr at now_ms (monotonic). Returns 0 to
- * accept, or -EACCES with *reason one of "rate", "role", "blacklisted",
- * "not_allowed". Every call spends a token of addr's bucket. */
+/* One connection from addr at now_ms (monotonic), taken at accept before
+ * any crypto: 0, or -EAGAIN when addr's bucket is empty (refuse it, reason
+ * "rate"), so a flood of ready-made ClientHellos costs no key exchange. */
+int policy_take_ip(struct auth_policy *p, const struct sockaddr_storage *addr,
+                   uint64_t now_ms);
+
+/* One verified AuthRequest (its IP's token was taken at accept). Returns 0
+ * to accept, or -EACCES with *reason one of "role", "blacklisted",
+ * "not_allowed". now_ms is unused but kept for the callers. */
 int policy_check(struct auth_policy *p, const struct hs_auth *auth,
                  const struct sockaddr_storage *addr, uint64_t now_ms, const char **reason);
 

@@ -5,11 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "logrl.h"
 #include "netaddr.h"
 #include "metrics.h"
 #include "stream.h"
 
 #define SWEEP_BATCH 64
+#define REFUSAL_LOGS_PER_S 10 /* per reason; the rest are summed */
+
+/* A refusal's log line, limited per reason (a flood must not fill the
+ * journal); skipped lines are summed by on_sweep. */
+#define log_refusal(srv, reason, ...)                                            \
+	do {                                                                     \
+		if (logrl_allow(&(srv)->lrl, (reason), uv_now((srv)->bn->loop))) \
+			log_warnx(__VA_ARGS__);                                  \
+	} while (0)
 
 struct stream_server {
 	struct basenoded *bn;
@@ -19,6 +29,7 @@ struct stream_server {
 	size_t count;
 	int handles;   /* listener and timer not yet closed */
 	int closing;
+	struct logrl lrl;
 };
 
 static void on_auth(struct channel *ch, const struct hs_auth *auth,
@@ -89,17 +100,26 @@ static void on_connection(uv_stream_t *listener, int status)
 		srv->head->prev = s;
 	srv->head = s;
 	srv->count++;
-	/* Before any crypto: one address cannot hold every handshake slot. */
+	/* Before any crypto: a flood of ready-made ClientHellos from one
+	 * address costs no key exchange or signature. */
+	if (policy_take_ip(&srv->bn->policy, &ss, uv_now(srv->bn->loop)) < 0) {
+		log_refusal(srv, "rate", "event=stream_refused addr=%s reason=rate", s->addr);
+		metrics_counter_add(srv->bn->auth_failures, 1);
+		sn_stream_close(s, -EAGAIN, "rate");
+		return;
+	}
+	/* One address cannot hold every handshake slot. */
 	if (pending_take(s, &ss) < 0) {
-		log_warnx("event=stream_refused addr=%s reason=busy_ip", s->addr);
+		log_refusal(srv, "busy_ip", "event=stream_refused addr=%s reason=busy_ip",
+		            s->addr);
 		sn_stream_close(s, -EBUSY, "busy_ip");
 		return;
 	}
 	/* Accepted and closed, not left in the backlog: libuv would keep
 	 * calling us for it. */
 	if (srv->bn->max_streams && srv->count > srv->bn->max_streams) {
-		log_warnx("event=stream_refused addr=%s reason=busy streams=%zu", s->addr,
-		          srv->count - 1);
+		log_refusal(srv, "busy", "event=stream_refused addr=%s reason=busy streams=%zu",
+		            s->addr, srv->count - 1);
 		sn_stream_close(s, -EBUSY, "busy");
 	}
 }
@@ -115,8 +135,9 @@ static void on_auth(struct channel *ch, const struct hs_auth *auth,
 	channel_peer_addr(ch, &ss);
 	if (policy_check(&s->bn->policy, auth, &ss, uv_now(s->bn->loop), &reason) < 0) {
 		bytes_to_hex(auth->peer_id, ID_PK_LEN, hex);
-		log_warnx("event=auth_refused peer_id=%s addr=%s role=%u reason=%s", hex,
-		          s->addr, auth->role, reason);
+		log_refusal(s->srv, reason,
+		            "event=auth_refused peer_id=%s addr=%s role=%u reason=%s", hex,
+		            s->addr, auth->role, reason);
 		verdict->accept = 0;
 		metrics_counter_add(s->bn->auth_failures, 1);
 		snprintf(verdict->reason, sizeof(verdict->reason), "%s", reason);
@@ -134,6 +155,7 @@ static void on_open(struct channel *ch)
 	int rc;
 
 	pending_done(s);
+	tbucket_init(&s->msgs, 2 * s->bn->max_msgs_per_s, uv_now(s->bn->loop));
 	memcpy(s->id, peer->peer_id, ID_PK_LEN);
 	bytes_to_hex(s->id, ID_PK_LEN, s->id_hex);
 	snprintf(s->auth_region, sizeof(s->auth_region), "%s", peer->region);
@@ -160,7 +182,17 @@ static void on_open(struct channel *ch)
 static void on_message(struct channel *ch, const uint8_t *data, size_t len)
 {
 	struct sn_stream *s = channel_data(ch);
+	uint32_t rate = s->bn->max_msgs_per_s;
 
+	/* Before unpacking: a flood costs a counter, not a parse and a reply. */
+	if (tbucket_take(&s->msgs, rate, 2 * rate, uv_now(s->bn->loop)) < 0) {
+		log_refusal(s->srv, "flood",
+		            "event=stream_flood peer_id=%s addr=%s max_msgs_per_s=%u", s->id_hex,
+		            s->addr, rate);
+		metrics_counter_add(s->bn->m_flood, 1);
+		sn_stream_close(s, -EAGAIN, "flood");
+		return;
+	}
 	if (s->attached)
 		directory_touch(&s->bn->dir, s->id, s, channel_last_rx_ms(ch));
 	sn_stream_message(s, data, len);
@@ -177,11 +209,12 @@ static void on_close(struct channel *ch, int status, const char *reason)
 	/* A forged signature or a stale timestamp fails before on_auth sees it. */
 	if (s->state == SN_HANDSHAKE && (status == -EKEYREJECTED || status == -ETIME))
 		metrics_counter_add(s->bn->auth_failures, 1);
-	if (s->state == SN_HANDSHAKE)
-		log_debug("event=handshake_closed addr=%s reason=%s", s->addr, reason);
-	else
+	/* Refusals at accept (-EAGAIN, -EBUSY) were logged there, limited. */
+	if (s->state != SN_HANDSHAKE)
 		log_info("event=stream_closed peer_id=%s addr=%s reason=%s", s->id_hex,
 		         s->addr, reason);
+	else if (status != -EAGAIN && status != -EBUSY)
+		log_debug("event=handshake_closed addr=%s reason=%s", s->addr, reason);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -209,7 +242,12 @@ static void on_sweep(uv_timer_t *t)
 	void *owners[SWEEP_BATCH];
 	uint64_t now = uv_now(bn->loop);
 	size_t i, n;
+	const char *why;
+	uint64_t skipped;
 
+	while (logrl_summary(&srv->lrl, now, &why, &skipped))
+		log_warnx("event=log_suppressed reason=%s count=%llu", why,
+		          (unsigned long long)skipped);
 	/* Closing detaches at once, so a full batch leaves the rest for the
 	 * next tick rather than finding the same streams again. */
 	n = directory_stale(&bn->dir, now, bn->dead_after_ms, owners, SWEEP_BATCH);
@@ -248,6 +286,7 @@ int stream_server_new(struct basenoded *bn, const struct sockaddr *addr,
 	if (!(srv = calloc(1, sizeof(*srv))))
 		return -ENOMEM;
 	srv->bn = bn;
+	logrl_init(&srv->lrl, REFUSAL_LOGS_PER_S);
 	uv_tcp_init(bn->loop, &srv->listener);
 	uv_timer_init(bn->loop, &srv->sweep);
 	srv->listener.data = srv->sweep.data = srv;

@@ -10,6 +10,7 @@
 #include <uv.h>
 #include "basenoded.h"
 #include "channel.h"
+#include "tbucket.h"
 
 /* Where a stream is in its life; messages.c checks it per message. */
 enum sn_state {
@@ -32,6 +33,7 @@ struct sn_stream {
 	char auth_region[DIR_REGION_MAX];
 	int attached;                    /* holds a directory entry */
 	int pending_slot;                /* connlimit slot during the handshake, else -1 */
+	struct tbucket msgs;             /* message rate (max_msgs_per_s) */
 };
 
 /* Listens on addr and starts the eviction sweep. 0 and *out, or a negative

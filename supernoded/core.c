@@ -38,6 +38,7 @@ void sn_settings_default(struct sn_settings *s)
 	s->cmd_retries = 3;
 	s->auth_rate = 20;
 	s->auth_burst = 40;
+	s->max_msgs_per_s = 100;
 }
 
 int sn_split_list(const char *text, char list[][SN_LIST_ITEM], size_t max, size_t *n)

@@ -99,9 +99,14 @@ static void on_timer(uv_timer_t *t)
 	struct sn_directory *d = t->data;
 	size_t i;
 
-	for (i = 0; i < d->n; i++)
+	/* Sampled every heartbeat even with no basenoded, for /metrics. */
+	cpu_sample(d);
+	sn_observe_heartbeat(d->sn);
+	for (i = 0; i < d->n; i++) {
+		sn_observe_rtt(d->sn, d->links[i]);
 		if (peerlink_is_up(d->links[i]))
 			send_load(d, d->links[i]);
+	}
 }
 
 static const struct peerlink_cbs link_cbs = { on_up, on_message, on_down };
@@ -180,4 +185,9 @@ size_t directory_up(const struct sn_directory *d)
 	for (i = 0; d && i < d->n; i++)
 		n += peerlink_is_up(d->links[i]) ? 1 : 0;
 	return n;
+}
+
+uint32_t directory_cpu_pct(const struct sn_directory *d)
+{
+	return d ? d->cpu_pct : 0;
 }

@@ -15,5 +15,7 @@ void directory_free(struct sn_directory *d);
 int directory_lookup(struct sn_directory *d, const char *region,
                      const uint8_t id[MSG_ID_LEN]);
 size_t directory_up(const struct sn_directory *d);
+/* CPU use in percent of one core over the last heartbeat (LoadReport). */
+uint32_t directory_cpu_pct(const struct sn_directory *d);
 
 #endif

@@ -42,6 +42,8 @@ static const struct config_key sn_keys[] = {
 	{ "max_streams", CFG_INT, "4096", 1, 1000000, "streams accepted; more are told busy" },
 	{ "auth_rate", CFG_INT, "20", 0, 1000000, "auth attempts per second per IP (0: no limit)" },
 	{ "auth_burst", CFG_INT, "40", 1, 1000000, "auth attempts one IP may burst" },
+	{ "max_msgs_per_s", CFG_INT, "100", 0, 1000000,
+	  "messages a second one stream may send, burst twice that (0: no limit)" },
 	{ "heartbeat_s", CFG_INT, "10", 1, 3600, "Ping interval asked of peers" },
 	{ "dead_after_s", CFG_INT, "30", 1, 86400, "silence before a stream is dropped" },
 	{ "force_relay", CFG_BOOL, "no", 0, 0, "relay every session, even to public exits" },
@@ -54,6 +56,8 @@ static const struct config_key sn_keys[] = {
 	{ "path_retry_s", CFG_INT, "60", 1, 3600,
 	  "first retry of a direct path from the relay (doubles to 1 h)" },
 	{ "log_level", CFG_STR, "info", 0, 0, "error, warn, info or debug" },
+	{ "metrics_listen", CFG_STR, "127.0.0.1:9471", 0, 0,
+	  "Prometheus /metrics on IP:port (empty: off)" },
 	{ NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -159,6 +163,7 @@ static int settings_from(const struct config *c, struct sn_settings *s)
 	s->max_handshakes_per_ip = (unsigned)config_get_int(c, "max_handshakes_per_ip");
 	s->auth_rate = (double)config_get_int(c, "auth_rate");
 	s->auth_burst = (double)config_get_int(c, "auth_burst");
+	s->max_msgs_per_s = (uint32_t)config_get_int(c, "max_msgs_per_s");
 	s->heartbeat_s = (uint32_t)config_get_int(c, "heartbeat_s");
 	s->dead_after_s = (uint32_t)config_get_int(c, "dead_after_s");
 	s->keepalive_s = (uint32_t)config_get_int(c, "keepalive_s");
@@ -168,6 +173,10 @@ static int settings_from(const struct config *c, struct sn_settings *s)
 	s->relay_chain = config_get_bool(c, "relay_chain");
 	if (log_level_parse(config_get(c, "log_level")) < 0) {
 		fprintf(stderr, "supernoded: log_level must be error, warn, info or debug\n");
+		return -EINVAL;
+	}
+	if (httpd_check_listen(config_get(c, "metrics_listen")) < 0) {
+		fprintf(stderr, "supernoded: metrics_listen must be a numeric IP:port or empty\n");
 		return -EINVAL;
 	}
 	return settings_lists(c, s);
@@ -198,6 +207,7 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	log_info("event=stopping signal=%d", signum);
 	sn_core_stop(core);
+	sn_metrics_stop(core);
 	line_server_free(admin_srv);
 	admin_srv = NULL;
 	uv_close((uv_handle_t *)&sigs[0], NULL);
@@ -220,10 +230,18 @@ static int start(uv_loop_t *loop, const struct config *c, const struct sn_settin
 		log_errorx("event=start_failed err=\"%s\"", rc == -ENOTDIR ? "state_dir" : err);
 		return rc;
 	}
+	if ((rc = sn_metrics_start(core, config_get(c, "metrics_listen"))) < 0) {
+		log_errorx("event=metrics_failed listen=%s err=\"%s\"",
+		           config_get(c, "metrics_listen"), strerror(-rc));
+		sn_core_stop(core);
+		sn_metrics_stop(core);
+		return rc;
+	}
 	daemon_mkdir_parent(lo.path);
 	if ((rc = line_server_new(loop, &lo, admin_verbs, core, &admin_srv)) < 0) {
 		log_errorx("event=admin_failed path=%s err=\"%s\"", lo.path, strerror(-rc));
 		sn_core_stop(core);
+		sn_metrics_stop(core);
 		return rc;
 	}
 	uv_signal_init(loop, &sigs[0]);
@@ -254,6 +272,7 @@ static int run(const struct config *c, const struct sn_settings *s, int foregrou
 		}
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
+	sn_metrics_release(core);
 	sn_core_destroy(core);
 	if (uv_loop_close(&loop) != 0)
 		log_warnx("event=loop_not_empty");

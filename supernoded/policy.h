@@ -29,10 +29,17 @@ int policy_parse_allow(struct auth_policy *p, const char *buf, size_t len, char 
                        size_t err_size);
 int policy_load_allow(struct auth_policy *p, const char *path, char *err, size_t err_size);
 
-/* One verified AuthRequest from addr at now_ms (monotonic). 0 to accept, or
- * -EACCES with *reason "rate", "role", "revoked" or "not_allowed". Every call
- * spends a token of addr's bucket, then one of the peer id's bucket (same
- * rate and burst), so a key tried from many addresses is limited too. */
+/* One connection from addr at now_ms (monotonic), taken at accept before
+ * any crypto: 0, or -EAGAIN when addr's bucket is empty (refuse it, reason
+ * "rate"), so a flood of ready-made ClientHellos costs no key exchange. */
+int policy_take_ip(struct auth_policy *p, const struct sockaddr_storage *addr,
+                   uint64_t now_ms);
+
+/* One verified AuthRequest from addr at now_ms (monotonic); its IP's token
+ * was taken at accept. 0 to accept, or -EACCES with *reason "rate", "role",
+ * "revoked" or "not_allowed". Every call spends a token of the peer id's
+ * bucket (same rate and burst as the IPs'), so a key tried from many
+ * addresses is limited too. */
 int policy_check(struct auth_policy *p, const struct hs_auth *auth,
                  const struct sockaddr_storage *addr, uint64_t now_ms, const char **reason);
 

@@ -123,6 +123,7 @@ int sn_command_send(struct supernoded *sn, Supermesh__CommandType type,
 {
 	uint8_t buf[4096];
 	size_t len;
+	int rc, wrapped;
 
 	if (sn->stopping || !sn->cmds || !to)
 		return -ESHUTDOWN;
@@ -130,7 +131,12 @@ int sn_command_send(struct supernoded *sn, Supermesh__CommandType type,
 	if (len > sizeof(buf))
 		return -EMSGSIZE;
 	protobuf_c_message_pack(payload, buf);
-	return cmd_send(sn->cmds, type, buf, len, peer_transmit, to, done, arg, NULL);
+	/* Counted and timed only with a registry: unit tests see the bare call. */
+	wrapped = sn->metrics && done && sn_observe_wrap(sn, &done, &arg) == 0;
+	rc = cmd_send(sn->cmds, type, buf, len, peer_transmit, to, done, arg, NULL);
+	if (rc < 0 && wrapped)
+		sn_observe_unwrap(arg);
+	return rc;
 }
 
 void session_send_disconnect(struct supernoded *sn, struct sn_peer *to,

@@ -7,10 +7,13 @@
 #include <string.h>
 #include "dispatch.h"
 #include "log.h"
+#include "logrl.h"
 #include "netaddr.h"
 #include "peer.h"
 #include "session.h"
 #include "stream.h"
+
+#define REFUSAL_LOGS_PER_S 10 /* per reason; the rest are summed */
 
 struct stream_server {
 	struct supernoded *sn;
@@ -19,7 +22,16 @@ struct stream_server {
 	size_t count, open;
 	int handles;
 	int closing;
+	struct logrl lrl;
 };
+
+/* A refusal's log line, limited per reason (a flood must not fill the
+ * journal); skipped lines are summed by stream_server_sweep. */
+#define log_refusal(srv, reason, ...)                                            \
+	do {                                                                     \
+		if (logrl_allow(&(srv)->lrl, (reason), uv_now((srv)->sn->loop))) \
+			log_warnx(__VA_ARGS__);                                  \
+	} while (0)
 
 static void on_auth(struct channel *ch, const struct hs_auth *auth,
                     struct channel_verdict *verdict);
@@ -84,9 +96,19 @@ static void on_connection(uv_stream_t *listener, int status)
 		srv->head->prev = s;
 	srv->head = s;
 	srv->count++;
-	/* Before any crypto: one address cannot hold every descriptor. */
+	/* Before any crypto: a flood of ready-made ClientHellos from one
+	 * address costs no key exchange or signature. */
+	if (policy_take_ip(&srv->sn->policy, &ss, uv_now(srv->sn->loop)) < 0) {
+		log_refusal(srv, "rate", "event=stream_refused addr=%s reason=rate", s->addr);
+		srv->sn->refused_rate++;
+		metrics_counter_add(srv->sn->m_auth, 1);
+		sn_stream_close(s, -EAGAIN, "rate");
+		return;
+	}
+	/* One address cannot hold every descriptor. */
 	if (pending_take(s, &ss) < 0) {
-		log_warnx("event=stream_refused addr=%s reason=busy_ip", s->addr);
+		log_refusal(srv, "busy_ip", "event=stream_refused addr=%s reason=busy_ip",
+		            s->addr);
 		sn_stream_close(s, -EBUSY, "busy_ip");
 	}
 }
@@ -118,9 +140,11 @@ static void on_auth(struct channel *ch, const struct hs_auth *auth,
 		reason = "busy";
 	if (reason[0]) {
 		bytes_to_hex(auth->peer_id, ID_PK_LEN, hex);
-		log_warnx("event=auth_refused peer_id=%s addr=%s role=%u reason=%s", hex,
-		          s->addr, auth->role, reason);
+		log_refusal(s->srv, reason,
+		            "event=auth_refused peer_id=%s addr=%s role=%u reason=%s", hex,
+		            s->addr, auth->role, reason);
 		verdict->accept = 0;
+		metrics_counter_add(sn->m_auth, 1);
 		snprintf(verdict->reason, sizeof(verdict->reason), "%s", reason);
 		return;
 	}
@@ -135,6 +159,7 @@ static void on_open(struct channel *ch)
 	struct sn_peer *p;
 
 	pending_done(s);
+	tbucket_init(&s->msgs, 2 * s->sn->set.max_msgs_per_s, uv_now(s->sn->loop));
 	if (!(p = peer_get(s->sn, a->peer_id))) {
 		channel_close(ch, -ENOMEM, "out_of_memory");
 		return;
@@ -164,9 +189,19 @@ static void on_open(struct channel *ch)
 static void on_message(struct channel *ch, const uint8_t *data, size_t len)
 {
 	struct sn_stream *s = channel_data(ch);
+	uint32_t rate = s->sn->set.max_msgs_per_s;
 
 	if (!s->peer)
 		return;
+	/* Before unpacking: a flood costs a counter, not a parse and a reply. */
+	if (tbucket_take(&s->msgs, rate, 2 * rate, uv_now(s->sn->loop)) < 0) {
+		log_refusal(s->srv, "flood",
+		            "event=stream_flood peer_id=%s addr=%s max_msgs_per_s=%u",
+		            s->peer->hex, s->addr, rate);
+		s->sn->streams_flooded++;
+		sn_stream_close(s, -EAGAIN, "flood");
+		return;
+	}
 	if (sn_dispatch_frame(s->peer, data, len) < 0)
 		sn_stream_close(s, -EPROTO, "bad_message");
 }
@@ -178,6 +213,9 @@ static void on_close(struct channel *ch, int status, const char *reason)
 	struct sn_peer *p = s->peer;
 
 	pending_done(s);
+	/* A forged signature or a stale timestamp fails before on_auth sees it. */
+	if (!p && (status == -EKEYREJECTED || status == -ETIME))
+		metrics_counter_add(s->sn->m_auth, 1);
 	if (p && p->stream == s) {
 		p->stream = NULL;
 		p->away_since_ms = uv_now(s->sn->loop);
@@ -186,7 +224,8 @@ static void on_close(struct channel *ch, int status, const char *reason)
 		         reason);
 		session_peer_down(p);
 		peer_maybe_free(p);
-	} else if (!p) {
+	} else if (!p && status != -EAGAIN && status != -EBUSY) {
+		/* Refusals at accept were logged there, limited. */
 		log_debug("event=stream_closed addr=%s reason=%s", s->addr, reason);
 	}
 	if (s->prev)
@@ -208,7 +247,12 @@ void sn_stream_close(struct sn_stream *s, int status, const char *reason)
 void stream_server_sweep(struct stream_server *srv, uint64_t now, uint64_t dead_ms)
 {
 	struct sn_stream *s, *next;
+	const char *why;
+	uint64_t skipped;
 
+	while (logrl_summary(&srv->lrl, now, &why, &skipped))
+		log_warnx("event=log_suppressed reason=%s count=%llu", why,
+		          (unsigned long long)skipped);
 	for (s = srv->head; s; s = next) {
 		next = s->next;
 		if (channel_state(s->ch) != CH_OPEN || now - channel_last_rx_ms(s->ch) <= dead_ms)
@@ -236,6 +280,7 @@ int stream_server_new(struct supernoded *sn, const struct sockaddr *addr,
 	if (!(srv = calloc(1, sizeof(*srv))))
 		return -ENOMEM;
 	srv->sn = sn;
+	logrl_init(&srv->lrl, REFUSAL_LOGS_PER_S);
 	uv_tcp_init(sn->loop, &srv->listener);
 	srv->listener.data = srv;
 	srv->handles = 1;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include "channel.h"
+#include "tbucket.h"
 #include "supernoded.h"
 
 struct sn_peer;
@@ -18,6 +19,7 @@ struct sn_stream {
 	struct sn_peer *peer;      /* set once open and while it is the peer's */
 	char addr[64];             /* ip:port for logs */
 	int pending_slot;          /* connlimit slot during the handshake, else -1 */
+	struct tbucket msgs;       /* message rate (max_msgs_per_s) */
 };
 
 int stream_server_new(struct supernoded *sn, const struct sockaddr *addr,

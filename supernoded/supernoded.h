@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <uv.h>
+#include "command.h"
 #include "connlimit.h"
 #include "keys.h"
+#include "metrics_http.h"
 #include "peer_index.h"
 #include "policy.h"
 
@@ -18,6 +20,7 @@
 #define SN_LIST_ITEM 64
 
 struct cmd_sender;
+struct peerlink;
 struct sn_store;
 struct stream_server;
 struct sn_peer;
@@ -39,6 +42,7 @@ struct sn_settings {
 	int allowlist;            /* admission = allowlist */
 	char allow_file[256];     /* its keys, one per line */
 	double auth_rate, auth_burst;
+	uint32_t max_msgs_per_s;  /* per stream, burst twice that; 0: no limit */
 	char allowed_ips[SN_MAX_LIST][SN_LIST_ITEM];
 	size_t nallowed_ips;
 	char dns[SN_MAX_LIST][SN_LIST_ITEM];
@@ -81,6 +85,15 @@ struct supernoded {
 	/* path choice totals (punch.c) */
 	uint64_t path_direct, path_upgrades, path_fallbacks, punch_failed;
 	uint64_t journal_expired_ms;     /* loop time of the last journal expiry */
+	/* refusals before any crypto (per-IP rate) and streams cut for flooding */
+	uint64_t refused_rate, streams_flooded;
+	/* observe.c; NULL metrics (tests): every update is a no-op */
+	struct metrics *metrics;
+	struct metrics_http mhttp;
+	struct metric *m_streams, *m_auth, *m_rtt, *m_cmd_lat, *m_cmd_ok, *m_cmd_fail;
+	struct metric *m_relays, *m_cpu, *m_tx, *m_rx, *m_upgrades, *m_fallbacks;
+	struct metric *m_punch_failed, *m_refused_rate, *m_flooded, *m_path[3], *m_nat[4];
+	uint64_t net_tx, net_rx, net_at_ms; /* last /proc/self/net/dev sample */
 };
 
 /* core.c: makes the whole daemon core on loop with settings s (copied) and
@@ -95,6 +108,21 @@ void sn_core_destroy(struct supernoded *sn);
 void sn_settings_default(struct sn_settings *s);
 /* Splits "a,b,c" into list (trimmed items). 0 or -EINVAL (too many, too long). */
 int sn_split_list(const char *text, char list[][SN_LIST_ITEM], size_t max, size_t *n);
+
+/* observe.c: the registry and GET /metrics on listen ("": registry only),
+ * after sn_core_new; sn_metrics_stop with sn_core_stop, sn_metrics_release
+ * after the loop's last run and before sn_core_destroy. */
+int sn_metrics_start(struct supernoded *sn, const char *listen);
+void sn_metrics_stop(struct supernoded *sn);
+void sn_metrics_release(struct supernoded *sn);
+/* Wraps a command's done callback (*done, *arg) to count and time it;
+ * sn_observe_unwrap undoes it when the command was never sent. */
+int sn_observe_wrap(struct supernoded *sn, cmd_done_fn *done, void **arg);
+void sn_observe_unwrap(void *arg);
+/* Once per heartbeat (directory.c): RTT of every supernode link, net rates. */
+void sn_observe_heartbeat(struct supernoded *sn);
+/* One heartbeat RTT sample from an outbound link (NULL or down: none). */
+void sn_observe_rtt(struct supernoded *sn, const struct peerlink *pl);
 
 /* The bound listen address (for port 0 in tests). */
 int sn_listen_addr(struct supernoded *sn, struct sockaddr_storage *ss);

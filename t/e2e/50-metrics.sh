@@ -3,12 +3,12 @@
 # promtool too when it is installed) and has the DESIGN section 9 names that
 # apply; the counters move at real events (relayed and dropped datagrams, a
 # refused stream); clientd's CLI talks to its API socket and says when clientd
-# is not running. natctl (-l) serves process metrics only. Supernoded is
-# left to its own test.
+# is not running. natctl (-l) serves process metrics only. supernoded
+# registers with basenoded and samples its heartbeat RTT.
 . "$(dirname "$0")/lib.sh"
 
 need python3 curl
-for p in basenoded exitpeerd clientd wgrelay natctl; do
+for p in basenoded supernoded exitpeerd clientd wgrelay natctl; do
 	[ -x "$BIN/$p" ] || skip "$p not built in $O"
 done
 CHECK="python3 $TOP/t/tools/promcheck.py"
@@ -92,6 +92,27 @@ bg m "$BIN/basenoded" -d -o listen=127.0.0.1:7000 -o admin_socket="$TMP/run/bn.s
 wait_for 5 "basenoded's /metrics" in_ns m curl -sf http://127.0.0.1:9470/metrics
 scrape 9470 active_streams_total,stream_auth_failures_total
 [ "$(value active_streams_total)" = 0 ] || fail "streams: $(value active_streams_total)"
+
+say "supernoded: registered with basenoded, its heartbeat RTT sampled"
+BNKEY=$(in_ns m "$BIN/basenoded" -o key_file="$TMP/state/bn.key" -k) || fail "basenoded -k"
+bg m "$BIN/supernoded" -d -o listen=127.0.0.1:7100 -o public_address=127.0.0.1:7100 \
+	-o region=eu -o key_file="$TMP/state/sn.key" -o state_dir="$TMP/state/sn" \
+	-o admin_socket="$TMP/run/sn.sock" -o wgrelay_socket="$WGS" \
+	-o basenoded=127.0.0.1:7000 -o basenoded_keys="$BNKEY" -o heartbeat_s=1 \
+	-o metrics_listen=127.0.0.1:9471
+wait_for 5 "supernoded's /metrics" in_ns m curl -sf http://127.0.0.1:9471/metrics
+SN_NAMES=active_streams_total,stream_auth_failures_total,peer_heartbeat_latency_ms
+SN_NAMES=$SN_NAMES,command_latency_seconds,command_success_total,command_failure_total
+SN_NAMES=$SN_NAMES,relay_sessions_active,supernode_cpu_pct,supernode_net_tx_mbps
+SN_NAMES=$SN_NAMES,supernode_net_rx_mbps,supernode_sessions_by_path,supernode_peers_by_nat
+SN_NAMES=$SN_NAMES,supernode_path_upgrades_total,supernode_path_fallbacks_total
+SN_NAMES=$SN_NAMES,supernode_punch_failed_total
+scrape 9471 "$SN_NAMES"
+[ "$(value active_streams_total)" = 0 ] || fail "sn streams: $(value active_streams_total)"
+[ "$(value 'supernode_sessions_by_path{path="direct"}')" = 0 ] || fail "sn direct sessions"
+wait_for 5 "basenoded holding supernoded's stream" at_least 9470 active_streams_total 1
+wait_for 10 "supernoded sampling basenoded's RTT" at_least 9471 peer_heartbeat_latency_ms_count 1
+scrape 9471 "$SN_NAMES"
 
 say "exitpeerd (helpers absent: still starting, still scraped)"
 bg m "$BIN/exitpeerd" -d -o supernode=127.0.0.1:7000 -o insecure_no_pin=yes \

@@ -158,7 +158,9 @@ static int attack_churn(long n)
 }
 
 /* One flood child: handshakes (or bare hellos) until the deadline; writes
- * "ok refused_rate refused_other errors" to fd. */
+ * "ok refused_rate refused_other errors" to fd. A connection closed before
+ * the ServerHello counts as refused_rate: refused at accept, before the
+ * daemon spent any crypto on it. */
 static void flood_child(int hello_only, uint64_t end, int out)
 {
 	long ok = 0, rate = 0, other = 0, errs = 0;
@@ -174,11 +176,15 @@ static void flood_child(int hello_only, uint64_t end, int out)
 	while (now_ms() < end) {
 		if (hello_only) {
 			/* Same bytes every time: the attacker spends nothing. */
-			if ((fd = tcp_open()) < 0 || send_frame(fd, hello, (size_t)hl) < 0 ||
-			    recv_frame(fd, buf, sizeof(buf), IO_MS) < 0)
-				errs++;
-			else
+			rc = (fd = tcp_open()) < 0 ? -EIO : send_frame(fd, hello, (size_t)hl);
+			if (rc >= 0)
+				rc = recv_frame(fd, buf, sizeof(buf), IO_MS);
+			if (rc >= 0)
 				ok++;
+			else if (fd >= 0 && (rc == -ECONNRESET || rc == -EPIPE))
+				rate++;
+			else
+				errs++;
 			if (fd >= 0)
 				tcp_reset(fd);
 			continue;
@@ -186,7 +192,8 @@ static void flood_child(int hello_only, uint64_t end, int out)
 		rc = conn_auth(&c, 0, NULL, NULL, reason, sizeof(reason));
 		if (rc == 1)
 			ok++;
-		else if (rc == 0 && strcmp(reason, "rate") == 0)
+		else if ((rc == 0 && strcmp(reason, "rate") == 0) || rc == -ECONNRESET ||
+		         rc == -EPIPE)
 			rate++;
 		else if (rc == 0)
 			other++;

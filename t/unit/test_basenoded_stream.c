@@ -13,6 +13,7 @@
 #include "channel.h"
 #include "control.pb-c.h"
 #include "log.h"
+#include "metrics.h"
 
 #define WAIT_MS 5000
 
@@ -443,6 +444,80 @@ START_TEST(over_max_streams_closed)
 }
 END_TEST
 
+static void send_ping(struct fake *f)
+{
+	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
+	Supermesh__Ping ping = SUPERMESH__PING__INIT;
+
+	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_PING;
+	m.ping = &ping;
+	send_msg(f, &m);
+}
+
+/* max_msgs_per_s 5, burst 10: 40 Pings at once cut that stream with
+ * "flood" (counted); a quiet one beside it is served on. */
+START_TEST(message_flood_closed)
+{
+	struct fake a = { .register_on_open = 1 }, b = { .register_on_open = 1 };
+	struct metrics *m = metrics_new();
+	int i;
+
+	ck_assert_ptr_nonnull(m);
+	bn.m_flood = metrics_counter_new(m, "stream_flood_closed_total", "x");
+	bn.max_msgs_per_s = 5;
+	listen_now();
+	fake_start(&a, "a", SUPERMESH__ROLE__ROLE_SUPERNODE, 0);
+	fake_start(&b, "b", SUPERMESH__ROLE__ROLE_SUPERNODE, 0);
+	ck_assert(run_until_registered("a", 1));
+	ck_assert(run_until_registered("b", 1));
+	for (i = 0; i < 40; i++)
+		send_ping(&a);
+	ck_assert(run_until(&a.closed));
+	ck_assert_uint_eq(metrics_counter_value(bn.m_flood), 1);
+	/* The quiet stream: a Ping still answered, nothing closed. */
+	send_ping(&b);
+	send_load(&b, 7);
+	ck_assert(poll_until(has_load, b.id.pk));
+	ck_assert_int_eq(b.closed, 0);
+	ck_assert_uint_eq(registered("a"), 0);
+	fake_stop(&a);
+	fake_stop(&b);
+	bn.m_flood = NULL;
+	metrics_free(m);
+}
+END_TEST
+
+/* auth_rate 1/s, burst 2: the third connection from 127.0.0.1 is closed
+ * at accept, before the ServerHello, and counted as an auth failure. */
+START_TEST(connection_rate_before_crypto)
+{
+	struct fake a = { 0 }, b = { 0 }, c = { 0 };
+	struct metrics *m = metrics_new();
+
+	ck_assert_ptr_nonnull(m);
+	bn.auth_failures = metrics_counter_new(m, "stream_auth_failures_total", "x");
+	policy_release(&bn.policy);
+	policy_init(&bn.policy, &bn.dir, 1, 2);
+	listen_now();
+	fake_start(&a, "a", SUPERMESH__ROLE__ROLE_SUPERNODE, 0);
+	ck_assert(run_until(&a.opened));
+	fake_start(&b, "b", SUPERMESH__ROLE__ROLE_SUPERNODE, 0);
+	ck_assert(run_until(&b.opened));
+	fake_start(&c, "c", SUPERMESH__ROLE__ROLE_SUPERNODE, 0);
+	ck_assert(run_until(&c.closed));
+	ck_assert_int_eq(c.opened, 0);
+	/* No ServerHello came: the client saw the connection drop, not a refusal. */
+	ck_assert_int_ne(c.status, -EACCES);
+	ck_assert_uint_eq(metrics_counter_value(bn.auth_failures), 1);
+	ck_assert_int_eq(a.closed + b.closed, 0);
+	fake_stop(&a);
+	fake_stop(&b);
+	fake_stop(&c);
+	bn.auth_failures = NULL;
+	metrics_free(m);
+}
+END_TEST
+
 START_TEST(shutdown_closes_every_stream)
 {
 	struct fake a = { .register_on_open = 1 }, b = { .register_on_open = 0 };
@@ -507,6 +582,8 @@ int main(void)
 	tcase_add_test(tc, bad_messages_close_only_that_stream);
 	tcase_add_test(tc, register_checked);
 	tcase_add_test(tc, over_max_streams_closed);
+	tcase_add_test(tc, message_flood_closed);
+	tcase_add_test(tc, connection_rate_before_crypto);
 	tcase_add_test(tc, shutdown_closes_every_stream);
 	tcase_add_test(tc, admin_list_and_status);
 	suite_add_tcase(s, tc);

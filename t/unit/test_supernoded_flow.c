@@ -390,6 +390,27 @@ START_TEST(busy_at_capacity)
 }
 END_TEST
 
+/* max_msgs_per_s 20, burst 40: 100 InfoResponses at once cut c1 with
+ * "flood" (counted); the exit beside it keeps its stream. */
+START_TEST(message_flood_closed)
+{
+	int i;
+
+	e1.endpoint = "192.0.2.10:51820";
+	start_exits(1);
+	sn->set.max_msgs_per_s = 20;
+	c1.stop_on_down = 1;
+	fake_start(&c1, SUPERMESH__ROLE__ROLE_CLIENT);
+	ck_assert(run_until(c1_up));
+	for (i = 0; i < 100; i++)
+		send_info(&c1);
+	ck_assert(run_until(c1_down));
+	ck_assert_uint_eq(sn->streams_flooded, 1);
+	ck_assert(exits_ready());
+	ck_assert_int_eq(e1.downs, 0);
+}
+END_TEST
+
 static int c1_two_oks(void) { return c1.cmd_oks == 2; }
 static int c1_one_ok(void) { return c1.cmd_oks == 1 && e1.disconnects == 1; }
 
@@ -503,6 +524,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, client_gone_after_grace);
 	tcase_add_test(tc, restart_keeps_session);
 	tcase_add_test(tc, busy_at_capacity);
+	tcase_add_test(tc, message_flood_closed);
 	tcase_add_test(tc, duplicate_command_from_journal);
 	tcase_add_test(tc, exit_resync_on_reconnect);
 	tcase_add_test(tc, sessions_per_client_bounded);

@@ -90,14 +90,17 @@ START_TEST(rate_per_ip)
 
 	ck_assert_int_eq(keys_init(), 0);
 	policy_init(&p, 0, 1, 2); /* 1/s, burst 2 */
-	ck_assert_int_eq(policy_check(&p, &c, &a, 1000, &why), 0);
-	ck_assert_int_eq(policy_check(&p, &c, &a, 1000, &why), 0);
-	ck_assert_int_eq(policy_check(&p, &c, &a, 1000, &why), -EACCES);
-	ck_assert_str_eq(why, "rate");
-	/* Another IP (another peer) has its own bucket; time refills this one. */
-	ck_assert_int_eq(policy_check(&p, &d, &b, 1000, &why), 0);
+	/* Taken per connection at accept, before any crypto. */
+	ck_assert_int_eq(policy_take_ip(&p, &a, 1000), 0);
+	ck_assert_int_eq(policy_take_ip(&p, &a, 1000), 0);
+	ck_assert_int_eq(policy_take_ip(&p, &a, 1000), -EAGAIN);
+	/* Another IP has its own bucket; time refills this one. */
+	ck_assert_int_eq(policy_take_ip(&p, &b, 1000), 0);
+	ck_assert_int_eq(policy_take_ip(&p, &a, 2000), 0);
+	ck_assert_int_eq(policy_take_ip(&p, &a, 2000), -EAGAIN);
+	/* The auth check spends only the peer ids' tokens, not the IP's. */
 	ck_assert_int_eq(policy_check(&p, &c, &a, 2000, &why), 0);
-	ck_assert_int_eq(policy_check(&p, &c, &a, 2000, &why), -EACCES);
+	ck_assert_int_eq(policy_check(&p, &d, &a, 2000, &why), 0);
 	policy_release(&p);
 }
 END_TEST
