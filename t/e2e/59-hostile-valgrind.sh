@@ -8,6 +8,8 @@ HOS=$TOP/$O/t/tools/hostile
 LEG=$TOP/$O/t/tools/legit_peer
 [ -x "$HOS" ] && [ -x "$LEG" ] || skip "t/tools/hostile or legit_peer not built in $O"
 need valgrind
+# memcheck cannot run an ASan build (make SANITIZE=1): ASan checks those.
+if grep -q __asan_init "$BIN/basenoded" 2>/dev/null; then skip "ASan build: memcheck does not apply"; fi
 N=${CHURN_N:-1000}
 
 netns_add d
