@@ -39,6 +39,7 @@ void sn_settings_default(struct sn_settings *s)
 	s->auth_rate = 20;
 	s->auth_burst = 40;
 	s->max_msgs_per_s = 100;
+	s->max_msgs_per_s_supernode = 2000;
 }
 
 int sn_split_list(const char *text, char list[][SN_LIST_ITEM], size_t max, size_t *n)

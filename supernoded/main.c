@@ -44,6 +44,8 @@ static const struct config_key sn_keys[] = {
 	{ "auth_burst", CFG_INT, "40", 1, 1000000, "auth attempts one IP may burst" },
 	{ "max_msgs_per_s", CFG_INT, "100", 0, 1000000,
 	  "messages a second one stream may send, burst twice that (0: no limit)" },
+	{ "max_msgs_per_s_supernode", CFG_INT, "2000", 0, 1000000,
+	  "the same for another supernode's stream, which carries many clients' requests" },
 	{ "heartbeat_s", CFG_INT, "10", 1, 3600, "Ping interval asked of peers" },
 	{ "dead_after_s", CFG_INT, "30", 1, 86400, "silence before a stream is dropped" },
 	{ "force_relay", CFG_BOOL, "no", 0, 0, "relay every session, even to public exits" },
@@ -164,6 +166,7 @@ static int settings_from(const struct config *c, struct sn_settings *s)
 	s->auth_rate = (double)config_get_int(c, "auth_rate");
 	s->auth_burst = (double)config_get_int(c, "auth_burst");
 	s->max_msgs_per_s = (uint32_t)config_get_int(c, "max_msgs_per_s");
+	s->max_msgs_per_s_supernode = (uint32_t)config_get_int(c, "max_msgs_per_s_supernode");
 	s->heartbeat_s = (uint32_t)config_get_int(c, "heartbeat_s");
 	s->dead_after_s = (uint32_t)config_get_int(c, "dead_after_s");
 	s->keepalive_s = (uint32_t)config_get_int(c, "keepalive_s");

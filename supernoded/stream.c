@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dispatch.h"
+#include "handshake.pb-c.h"
 #include "log.h"
 #include "logrl.h"
 #include "netaddr.h"
@@ -152,6 +153,14 @@ static void on_auth(struct channel *ch, const struct hs_auth *auth,
 	verdict->heartbeat_s = sn->set.heartbeat_s;
 }
 
+/* A supernode's stream carries the requests of all its clients, so it may
+ * send more than one client or exit. */
+static uint32_t stream_msg_rate(const struct supernoded *sn, uint32_t role)
+{
+	return role == SUPERMESH__ROLE__ROLE_SUPERNODE ? sn->set.max_msgs_per_s_supernode
+	                                               : sn->set.max_msgs_per_s;
+}
+
 static void on_open(struct channel *ch)
 {
 	struct sn_stream *s = channel_data(ch), *old;
@@ -159,7 +168,7 @@ static void on_open(struct channel *ch)
 	struct sn_peer *p;
 
 	pending_done(s);
-	tbucket_init(&s->msgs, 2 * s->sn->set.max_msgs_per_s, uv_now(s->sn->loop));
+	tbucket_init(&s->msgs, 2 * stream_msg_rate(s->sn, a->role), uv_now(s->sn->loop));
 	if (!(p = peer_get(s->sn, a->peer_id))) {
 		channel_close(ch, -ENOMEM, "out_of_memory");
 		return;
@@ -189,10 +198,11 @@ static void on_open(struct channel *ch)
 static void on_message(struct channel *ch, const uint8_t *data, size_t len)
 {
 	struct sn_stream *s = channel_data(ch);
-	uint32_t rate = s->sn->set.max_msgs_per_s;
+	uint32_t rate;
 
 	if (!s->peer)
 		return;
+	rate = stream_msg_rate(s->sn, s->peer->role);
 	/* Before unpacking: a flood costs a counter, not a parse and a reply. */
 	if (tbucket_take(&s->msgs, rate, 2 * rate, uv_now(s->sn->loop)) < 0) {
 		log_refusal(s->srv, "flood",

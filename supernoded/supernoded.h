@@ -43,6 +43,7 @@ struct sn_settings {
 	char allow_file[256];     /* its keys, one per line */
 	double auth_rate, auth_burst;
 	uint32_t max_msgs_per_s;  /* per stream, burst twice that; 0: no limit */
+	uint32_t max_msgs_per_s_supernode; /* the same for other supernodes' streams */
 	char allowed_ips[SN_MAX_LIST][SN_LIST_ITEM];
 	size_t nallowed_ips;
 	char dns[SN_MAX_LIST][SN_LIST_ITEM];

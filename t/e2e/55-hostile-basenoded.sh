@@ -43,6 +43,9 @@ key_file = $TMP/state/identity.key
 state_dir = $TMP/state
 EOF
 [ "$DAEMON" = supernoded ] && echo "wgrelay_socket = $TMP/run/wgrelay.sock" >>"$CONF"
+# One limit for every attacker's role, whatever the daemon's defaults.
+echo "max_msgs_per_s = 100" >>"$CONF"
+[ "$DAEMON" = supernoded ] && echo "max_msgs_per_s_supernode = 100" >>"$CONF"
 # /metrics when the daemon has it (DESIGN 9); otherwise the log is the count.
 METRICS=""
 if in_ns d "$BIN/$DAEMON" -c "$CONF" -n -o metrics_listen=127.0.0.1:9390 >/dev/null 2>&1; then
