@@ -60,7 +60,9 @@ struct settings {
 
 static struct basenoded bn;
 static struct line_server *admin_srv;
-static uv_signal_t sig_term, sig_int, sig_hup;
+enum { NSIGS = 3 };
+static const int signums[NSIGS] = { SIGTERM, SIGINT, SIGHUP };
+static uv_signal_t sigs[NSIGS];
 static const char *allow_path;
 
 static void usage(FILE *f, int full)
@@ -115,10 +117,8 @@ static int settings_check(const struct config *c, struct settings *s)
 
 static int load_identity(const char *path)
 {
-	int rc = daemon_mkdir_parent(path);
+	int rc = daemon_load_identity(&bn.id, path);
 
-	if (rc == 0)
-		rc = identity_load_or_create(&bn.id, path);
 	/* identity_load says -EACCES for a key others may read, too. */
 	if (rc < 0)
 		log_errorx("event=key_failed path=%s err=\"%s\"%s", path, strerror(-rc),
@@ -132,7 +132,7 @@ static int print_key(const struct settings *s)
 	int rc = load_identity(s->key_file);
 
 	if (rc < 0)
-		return rc == -EACCES || rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
+		return daemon_key_exit(rc);
 	key_to_base64(bn.id.pk, b64);
 	printf("%s\n", b64);
 	identity_release(&bn.id);
@@ -185,6 +185,7 @@ static void on_handle_closed(uv_handle_t *h)
 static void shutdown_all(void)
 {
 	static int stopping;
+	int i;
 
 	/* A second SIGTERM while streams close must not close handles twice. */
 	if (stopping++)
@@ -195,9 +196,8 @@ static void shutdown_all(void)
 	line_server_free(admin_srv);
 	admin_srv = NULL;
 	observe_stop(&bn);
-	uv_close((uv_handle_t *)&sig_term, on_handle_closed);
-	uv_close((uv_handle_t *)&sig_int, on_handle_closed);
-	uv_close((uv_handle_t *)&sig_hup, on_handle_closed);
+	for (i = 0; i < NSIGS; i++)
+		uv_close((uv_handle_t *)&sigs[i], on_handle_closed);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -243,12 +243,7 @@ static int start(const struct settings *s)
 		           strerror(-rc));
 		return rc;
 	}
-	uv_signal_init(bn.loop, &sig_term);
-	uv_signal_init(bn.loop, &sig_int);
-	uv_signal_init(bn.loop, &sig_hup);
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
-	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	daemon_signals(bn.loop, sigs, signums, NSIGS, on_signal);
 	key_to_base64(bn.id.pk, b64);
 	log_info("event=started server_id=%s admin_socket=%s blacklisted=%zu allow=%s", b64,
 	         s->admin_socket, bn.dir.nblack, s->allow ? s->allow : "any");
@@ -262,7 +257,7 @@ static int run(const struct settings *s, const struct daemon_flags *f)
 	int rc, ret = EXIT_TEMP;
 
 	if ((rc = load_identity(s->key_file)) < 0)
-		return rc == -EACCES || rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
+		return daemon_key_exit(rc);
 	if (open_state(s) < 0)
 		goto out_id;
 	if (uv_loop_init(&loop) < 0)
@@ -275,10 +270,8 @@ static int run(const struct settings *s, const struct daemon_flags *f)
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}
-	/* Without -d, detach from the terminal but keep stderr: under a
-	 * supervisor that is the journal. */
-	if (!f->foreground && (daemon(1, 1) < 0 || uv_loop_fork(&loop) < 0)) {
-		log_errorx("event=daemon_failed err=\"%s\"", strerror(errno));
+	if (!f->foreground && (rc = daemon_detach(&loop)) < 0) {
+		log_errorx("event=daemon_failed err=\"%s\"", strerror(-rc));
 		shutdown_all();
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_loop;

@@ -55,7 +55,9 @@ static const struct config_key cd_keys[] = {
 
 /* What the loop needs beyond the core. */
 static struct clientd *core;
-static uv_signal_t sig_term, sig_int;
+enum { NSIGS = 2 };
+static const int signums[NSIGS] = { SIGTERM, SIGINT };
+static uv_signal_t sigs[NSIGS];
 
 static void usage(FILE *f, int full)
 {
@@ -161,10 +163,8 @@ static int settings(const struct config *c, struct clientd_opts *o)
 
 static int load_identity(const char *path, struct identity *id)
 {
-	int rc = daemon_mkdir_parent(path);
+	int rc = daemon_load_identity(id, path);
 
-	if (rc == 0)
-		rc = identity_load_or_create(id, path);
 	if (rc < 0)
 		log_errorx("event=key_failed path=%s err=\"%s\"", path, strerror(-rc));
 	return rc;
@@ -179,8 +179,8 @@ static void on_signal(uv_signal_t *h, int signum)
 	log_info("event=stopping signal=%d", signum);
 	clientd_free(core);
 	core = NULL;
-	uv_close((uv_handle_t *)&sig_term, on_handle_closed);
-	uv_close((uv_handle_t *)&sig_int, on_handle_closed);
+	uv_close((uv_handle_t *)&sigs[0], on_handle_closed);
+	uv_close((uv_handle_t *)&sigs[1], on_handle_closed);
 }
 
 /* State, sockets and the stream, then the loop until SIGTERM or SIGINT. */
@@ -192,7 +192,7 @@ static int run(struct clientd_opts *o, const struct daemon_flags *f, const char 
 	int rc, ret = EXIT_TEMP;
 
 	if ((rc = load_identity(key_file, &id)) < 0)
-		return rc == -EACCES || rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
+		return daemon_key_exit(rc);
 	o->id = &id;
 	if (uv_loop_init(&loop) < 0)
 		goto out_id;
@@ -207,13 +207,10 @@ static int run(struct clientd_opts *o, const struct daemon_flags *f, const char 
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}
-	uv_signal_init(&loop, &sig_term);
-	uv_signal_init(&loop, &sig_int);
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
-	if (!f->foreground && (daemon(1, 1) < 0 || uv_loop_fork(&loop) < 0)) {
-		log_errorx("event=daemon_failed err=\"%s\"", strerror(errno));
-		on_signal(&sig_term, SIGTERM);
+	daemon_signals(&loop, sigs, signums, NSIGS, on_signal);
+	if (!f->foreground && (rc = daemon_detach(&loop)) < 0) {
+		log_errorx("event=daemon_failed err=\"%s\"", strerror(-rc));
+		on_signal(&sigs[0], SIGTERM);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}

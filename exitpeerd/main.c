@@ -61,7 +61,9 @@ struct settings {
 
 static struct identity ident;
 static struct exitpeer *ep;
-static uv_signal_t sig_term, sig_int;
+enum { NSIGS = 2 };
+static const int signums[NSIGS] = { SIGTERM, SIGINT };
+static uv_signal_t sigs[NSIGS];
 
 static void usage(FILE *f, int full)
 {
@@ -181,10 +183,8 @@ static int settings_check(const struct config *c, struct settings *s)
 
 static int load_identity(const char *path)
 {
-	int rc = daemon_mkdir_parent(path);
+	int rc = daemon_load_identity(&ident, path);
 
-	if (rc == 0)
-		rc = identity_load_or_create(&ident, path);
 	if (rc < 0)
 		log_errorx("event=key_failed path=%s err=\"%s\"", path, strerror(-rc));
 	return rc;
@@ -216,8 +216,8 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	log_info("event=stopping signal=%d sessions=%zu", signum, ep ? ep->nsessions : 0);
 	exitpeer_stop(ep);
-	uv_close((uv_handle_t *)&sig_term, NULL);
-	uv_close((uv_handle_t *)&sig_int, NULL);
+	uv_close((uv_handle_t *)&sigs[0], NULL);
+	uv_close((uv_handle_t *)&sigs[1], NULL);
 }
 
 static int start(uv_loop_t *loop, struct settings *s)
@@ -241,10 +241,7 @@ static int start(uv_loop_t *loop, struct settings *s)
 		uv_run(loop, UV_RUN_DEFAULT);
 		return rc;
 	}
-	uv_signal_init(loop, &sig_term);
-	uv_signal_init(loop, &sig_int);
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
+	daemon_signals(loop, sigs, signums, NSIGS, on_signal);
 	return 0;
 }
 
@@ -255,18 +252,16 @@ static int run(struct settings *s, const struct daemon_flags *f)
 	int rc, ret = EXIT_TEMP;
 
 	if ((rc = load_identity(s->key_file)) < 0)
-		return rc == -EACCES || rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
+		return daemon_key_exit(rc);
 	if (uv_loop_init(&loop) < 0)
 		goto out_id;
 	if ((rc = start(&loop, s)) < 0) {
 		ret = rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
 		goto out_loop;
 	}
-	/* Without -d, detach from the terminal but keep stderr: under a
-	 * supervisor that is the journal. */
-	if (!f->foreground && (daemon(1, 1) < 0 || uv_loop_fork(&loop) < 0)) {
-		log_errorx("event=daemon_failed err=\"%s\"", strerror(errno));
-		on_signal(&sig_term, SIGTERM);
+	if (!f->foreground && (rc = daemon_detach(&loop)) < 0) {
+		log_errorx("event=daemon_failed err=\"%s\"", strerror(-rc));
+		on_signal(&sigs[0], SIGTERM);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out_loop;
 	}

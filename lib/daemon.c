@@ -191,3 +191,34 @@ int daemon_client(const char *prog, const char *path, int argc, char **argv,
 	snprintf(out, out_size, "%s", reply);
 	return line_reply_parse(reply, NULL, 0, NULL, 0) == 1 ? 0 : EXIT_ERR;
 }
+
+int daemon_load_identity(struct identity *id, const char *path)
+{
+	int rc = daemon_mkdir_parent(path);
+
+	return rc < 0 ? rc : identity_load_or_create(id, path);
+}
+
+int daemon_key_exit(int rc)
+{
+	return rc == -EACCES || rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
+}
+
+int daemon_signals(uv_loop_t *loop, uv_signal_t *sig, const int *signums, int n,
+                   uv_signal_cb cb)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < n; i++)
+		uv_signal_init(loop, &sig[i]);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = uv_signal_start(&sig[i], cb, signums[i]);
+	return rc;
+}
+
+int daemon_detach(uv_loop_t *loop)
+{
+	if (daemon(1, 1) < 0)
+		return -errno;
+	return uv_loop_fork(loop);
+}

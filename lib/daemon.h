@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <uv.h>
 #include "config.h"
+#include "keys.h"
 
 #define EXIT_ERR 1     /* a request was answered err */
 #define EXIT_USAGE 100 /* usage or config error: restarting will not help */
@@ -61,5 +63,23 @@ int daemon_parse_mode(const char *text, mode_t *mode);
  */
 int daemon_client(const char *prog, const char *path, int argc, char **argv,
                   int timeout_ms, char *out, size_t out_size);
+
+/* The key file: its directory made when missing (0700), then
+ * identity_load_or_create. Returns 0 or a negative errno (-EACCES also for a
+ * key that group or others may read). */
+int daemon_load_identity(struct identity *id, const char *path);
+
+/* main's exit code for a failed daemon_load_identity: EXIT_USAGE when the
+ * file itself is wrong (-EACCES, -EINVAL), else EXIT_TEMP. */
+int daemon_key_exit(int rc);
+
+/* Starts sig[i] for signums[i], i < n, all calling cb. 0 or a negative errno;
+ * the handles are initialised either way, so the caller closes them. */
+int daemon_signals(uv_loop_t *loop, uv_signal_t *sig, const int *signums, int n,
+                   uv_signal_cb cb);
+
+/* Without -d: leaves the terminal but keeps stderr (under a supervisor that
+ * is the journal), then tells loop it lives in the child. 0 or -errno. */
+int daemon_detach(uv_loop_t *loop);
 
 #endif

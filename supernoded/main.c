@@ -65,6 +65,7 @@ static const struct config_key sn_keys[] = {
 
 static struct supernoded *core;
 static struct line_server *admin_srv;
+static const int signums[2] = { SIGTERM, SIGINT };
 static uv_signal_t sigs[2];
 
 static void usage(FILE *f)
@@ -197,10 +198,8 @@ static int run_client(const char *path, int argc, char **argv)
 
 static int load_identity(const char *path, struct identity *id)
 {
-	int rc = daemon_mkdir_parent(path);
+	int rc = daemon_load_identity(id, path);
 
-	if (rc == 0)
-		rc = identity_load_or_create(id, path);
 	if (rc < 0)
 		log_errorx("event=key_failed path=%s err=\"%s\"", path, strerror(-rc));
 	return rc;
@@ -247,10 +246,7 @@ static int start(uv_loop_t *loop, const struct config *c, const struct sn_settin
 		sn_metrics_stop(core);
 		return rc;
 	}
-	uv_signal_init(loop, &sigs[0]);
-	uv_signal_init(loop, &sigs[1]);
-	uv_signal_start(&sigs[0], on_signal, SIGTERM);
-	uv_signal_start(&sigs[1], on_signal, SIGINT);
+	daemon_signals(loop, sigs, signums, 2, on_signal);
 	log_info("event=started server_id=%s region=%s listen=%s basenodeds=%zu", core->id_hex,
 	         s->region, config_get(c, "listen"), s->nbn);
 	return 0;
@@ -263,12 +259,12 @@ static int run(const struct config *c, const struct sn_settings *s, int foregrou
 	int ret = EXIT_TEMP, rc;
 
 	if ((rc = load_identity(config_get(c, "key_file"), &id)) < 0)
-		return rc == -EACCES || rc == -EINVAL ? EXIT_USAGE : EXIT_TEMP;
+		return daemon_key_exit(rc);
 	if (uv_loop_init(&loop) < 0)
 		goto out;
 	if (start(&loop, c, s, &id) == 0) {
-		if (!foreground && (daemon(1, 1) < 0 || uv_loop_fork(&loop) < 0)) {
-			log_errorx("event=daemon_failed err=\"%s\"", strerror(errno));
+		if (!foreground && (rc = daemon_detach(&loop)) < 0) {
+			log_errorx("event=daemon_failed err=\"%s\"", strerror(-rc));
 			on_signal(NULL, 0);
 		} else {
 			ret = 0;

@@ -8,8 +8,8 @@
 #include "dispatch.h"
 #include "handshake.pb-c.h"
 #include "log.h"
+#include "listener.h"
 #include "logrl.h"
-#include "netaddr.h"
 #include "peer.h"
 #include "session.h"
 #include "stream.h"
@@ -53,19 +53,9 @@ static void server_maybe_free(struct stream_server *srv)
 		free(srv);
 }
 
-static int pending_take(struct sn_stream *s, const struct sockaddr_storage *ss)
-{
-	const uint8_t *ip;
-	size_t len = netaddr_ip(ss, &ip);
-
-	s->pending_slot = connlimit_take(&s->sn->pending, ip, len);
-	return s->pending_slot < 0 ? -EBUSY : 0;
-}
-
 static void pending_done(struct sn_stream *s)
 {
-	connlimit_put(&s->sn->pending, s->pending_slot);
-	s->pending_slot = -1;
+	listener_slot_put(&s->sn->pending, &s->pending_slot);
 }
 
 static void on_connection(uv_stream_t *listener, int status)
@@ -84,14 +74,12 @@ static void on_connection(uv_stream_t *listener, int status)
 	s->srv = srv;
 	s->sn = srv->sn;
 	s->pending_slot = -1;
-	if ((rc = channel_accept(listener, &opts, &stream_cbs, s, &s->ch)) < 0) {
+	if ((rc = listener_accept(listener, &opts, &stream_cbs, s, &s->ch, &ss, s->addr,
+	                          sizeof(s->addr))) < 0) {
 		log_warnx("event=accept_failed err=\"%s\"", strerror(-rc));
 		free(s);
 		return;
 	}
-	if (channel_peer_addr(s->ch, &ss) < 0 ||
-	    netaddr_text((const struct sockaddr *)&ss, s->addr, sizeof(s->addr)) < 0)
-		snprintf(s->addr, sizeof(s->addr), "?");
 	s->next = srv->head;
 	if (srv->head)
 		srv->head->prev = s;
@@ -107,7 +95,7 @@ static void on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	/* One address cannot hold every descriptor. */
-	if (pending_take(s, &ss) < 0) {
+	if (listener_slot_take(&srv->sn->pending, &ss, &s->pending_slot) < 0) {
 		log_refusal(srv, "busy_ip", "event=stream_refused addr=%s reason=busy_ip",
 		            s->addr);
 		sn_stream_close(s, -EBUSY, "busy_ip");
@@ -291,11 +279,8 @@ int stream_server_new(struct supernoded *sn, const struct sockaddr *addr,
 		return -ENOMEM;
 	srv->sn = sn;
 	logrl_init(&srv->lrl, REFUSAL_LOGS_PER_S);
-	uv_tcp_init(sn->loop, &srv->listener);
-	srv->listener.data = srv;
 	srv->handles = 1;
-	if ((rc = uv_tcp_bind(&srv->listener, addr, 0)) < 0 ||
-	    (rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection)) < 0) {
+	if ((rc = listener_open(sn->loop, &srv->listener, addr, on_connection, srv)) < 0) {
 		srv->closing = 1;
 		uv_close((uv_handle_t *)&srv->listener, on_handle_closed);
 		return rc;
@@ -318,9 +303,7 @@ void stream_server_free(struct stream_server *srv)
 
 int stream_server_addr(const struct stream_server *srv, struct sockaddr_storage *ss)
 {
-	int len = (int)sizeof(*ss);
-
-	return uv_tcp_getsockname(&srv->listener, (struct sockaddr *)ss, &len);
+	return listener_addr(&srv->listener, ss);
 }
 
 size_t stream_server_count(const struct stream_server *srv, int open_only)
