@@ -76,13 +76,33 @@ json_t *api_health_json(const struct clientd *cd, int *healthy)
 	                 "last_error", str_or_null(cd->s.last_error));
 }
 
-/* clientd is told only the exit the supernode chose; the candidates and
- * fallbacks stay on the supernode (DESIGN 5.4), so this lists what it knows. */
+static json_t *cand_json(const struct clientd *cd, const struct cd_cand *c)
+{
+	char id[KEY_B64_LEN], wg[KEY_B64_LEN];
+	int in_use = cd->s.has_exit && !memcmp(c->wg_pubkey, cd->s.exit_key, 32);
+
+	key_to_base64(c->id, id);
+	key_to_base64(c->wg_pubkey, wg);
+	return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:b}", "id", id,
+	                 "wg_pubkey", wg, "endpoint", c->endpoint,
+	                 "behind_nat", c->behind_nat, "load_pct", (json_int_t)c->load_pct,
+	                 "rtt_ms", (json_int_t)c->rtt_ms,
+	                 "bandwidth_bps", (json_int_t)c->bandwidth_bps, "in_use", in_use);
+}
+
+/* The candidates the supernode last offered, ranked; without them (an old
+ * supernode, or a malformed list) only the exit in use is known. */
 json_t *api_exits_json(const struct clientd *cd)
 {
 	char b64[KEY_B64_LEN];
 	json_t *list = json_array(), *e;
+	size_t i;
 
+	if (list && cd->have_cands) {
+		for (i = 0; i < cd->ncands; i++)
+			json_array_append_new(list, cand_json(cd, &cd->cands[i]));
+		return json_pack("{s:o, s:b}", "exits", list, "complete", 1);
+	}
 	if (list && cd->s.has_exit) {
 		key_to_base64(cd->s.exit_key, b64);
 		e = json_pack("{s:s, s:o, s:s, s:o, s:b}", "key", b64,
@@ -92,8 +112,8 @@ json_t *api_exits_json(const struct clientd *cd)
 		json_array_append_new(list, e);
 	}
 	return json_pack("{s:o, s:b, s:s}", "exits", list, "complete", 0,
-	                 "note", "only the exit in use is known here; the supernode "
-	                 "keeps the candidates and fallbacks");
+	                 "note", "the supernode offered no candidate list; only the "
+	                 "exit in use is known here");
 }
 
 /* j (taken) as the body with status. */

@@ -13,6 +13,8 @@
 #include "plan.h"
 #include "session.h"
 #include "state.h"
+
+#define CD_MAX_CANDS 16
 #include "verb.h"
 #include "wgconf.h"
 
@@ -89,6 +91,16 @@ struct clientd {
 	struct tunnel_conf pending;     /* being installed by run */
 	uint8_t wg_pub[32];
 	int have_wg;
+	/* the ranked candidates of the last ExitResponse, for GET /exits */
+	struct cd_cand {
+		uint8_t id[32], wg_pubkey[32];
+		char endpoint[WGC_EP_MAX];
+		int behind_nat;
+		uint32_t load_pct, rtt_ms;
+		uint64_t bandwidth_bps;
+	} cands[CD_MAX_CANDS];
+	size_t ncands;
+	int have_cands;                 /* 1: the list came from the supernode */
 	struct peerlink *link;
 	struct cmd_sender *cmds;
 	struct line_server *admin;
@@ -140,6 +152,8 @@ int clientd_connect_opts(struct clientd *cd, const char *region, uint64_t min_bw
 int clientd_disconnect(struct clientd *cd);
 void exit_send_request(struct clientd *cd);
 void exit_on_response(struct clientd *cd, const Supermesh__ExitResponse *r);
+/* Keeps r's candidates for GET /exits; a malformed list is dropped whole. */
+int exit_take_candidates(struct clientd *cd, const Supermesh__ExitResponse *r);
 void exit_on_link_up(struct clientd *cd);
 void exit_on_link_down(struct clientd *cd);
 /* Sends Command DISCONNECT {id} to the supernode, fire and forget. */

@@ -228,6 +228,51 @@ static void response_bad(struct clientd *cd, const Supermesh__ExitResponse *r,
 	clientd_save(cd);
 }
 
+static int cand_take(struct cd_cand *d, const Supermesh__ExitCandidate *c)
+{
+	char bypass[WGC_CIDR_MAX];
+	size_t n;
+
+	if (!c || c->exit_id.len != 32 || c->wg_pubkey.len != 32 || !c->endpoint)
+		return -EINVAL;
+	n = strlen(c->endpoint);
+	if (n >= sizeof(d->endpoint) ||
+	    (n && wgc_endpoint_check(c->endpoint, bypass, sizeof(bypass)) < 0))
+		return -EINVAL;
+	memcpy(d->id, c->exit_id.data, 32);
+	memcpy(d->wg_pubkey, c->wg_pubkey.data, 32);
+	memcpy(d->endpoint, c->endpoint, n + 1);
+	d->behind_nat = !!c->behind_nat;
+	d->load_pct = c->load_pct;
+	d->rtt_ms = c->rtt_ms;
+	d->bandwidth_bps = c->bandwidth_bps;
+	return 0;
+}
+
+int exit_take_candidates(struct clientd *cd, const Supermesh__ExitResponse *r)
+{
+	struct cd_cand tmp[CD_MAX_CANDS];
+	size_t i;
+
+	/* Only a display aid: a bad list is dropped, the tunnel goes on. */
+	cd->ncands = 0;
+	cd->have_cands = 0;
+	if (r->n_candidates == 0)
+		return 0;
+	if (r->n_candidates > CD_MAX_CANDS)
+		goto bad;
+	for (i = 0; i < r->n_candidates; i++)
+		if (cand_take(&tmp[i], r->candidates[i]) < 0)
+			goto bad;
+	memcpy(cd->cands, tmp, i * sizeof(tmp[0]));
+	cd->ncands = i;
+	cd->have_cands = 1;
+	return 0;
+bad:
+	log_warnx("event=exit_candidates_dropped count=%zu", r->n_candidates);
+	return -EINVAL;
+}
+
 void exit_on_response(struct clientd *cd, const Supermesh__ExitResponse *r)
 {
 	char err[128], why[SESSION_ERROR_MAX];
@@ -260,6 +305,7 @@ void exit_on_response(struct clientd *cd, const Supermesh__ExitResponse *r)
 		response_bad(cd, r, err);
 		return;
 	}
+	exit_take_candidates(cd, r);
 	memcpy(cd->s.id, r->session_id.data, MSG_ID_LEN);
 	cd->s.has_id = 1;
 	memcpy(cd->s.exit_key, t.peer, 32);

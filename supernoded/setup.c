@@ -261,11 +261,38 @@ static void send_rotate(struct sn_session *s, struct sn_peer *client)
 		session_release(s);
 }
 
+/* The ranked list goes to the client too, for GET /exits; it stays small
+ * (SESS_MAX_CANDS entries of < 250 bytes each), far under MSG_MAX. */
+static void fill_candidates(struct sn_session *s, Supermesh__ExitResponse *r,
+                            Supermesh__ExitCandidate *ec, Supermesh__ExitCandidate **ecp)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncands && i < SESS_MAX_CANDS; i++) {
+		const struct rank_cand *c = &s->cands[i];
+
+		supermesh__exit_candidate__init(&ec[i]);
+		ec[i].exit_id.data = (uint8_t *)(uintptr_t)c->exit_id;
+		ec[i].exit_id.len = ID_PK_LEN;
+		ec[i].wg_pubkey.data = (uint8_t *)(uintptr_t)c->wg_pubkey;
+		ec[i].wg_pubkey.len = 32;
+		ec[i].endpoint = (char *)(uintptr_t)c->endpoint;
+		ec[i].behind_nat = !!c->behind_nat;
+		ec[i].load_pct = c->load_pct;
+		ec[i].rtt_ms = c->rtt_ms == RANK_RTT_UNKNOWN ? 0 : c->rtt_ms;
+		ec[i].bandwidth_bps = c->bandwidth_bps;
+		ecp[i] = &ec[i];
+	}
+	r->n_candidates = i;
+	r->candidates = ecp;
+}
+
 static void reply_client(struct sn_session *s, int ok, const char *error)
 {
 	Supermesh__ControlMessage m;
 	Supermesh__ExitResponse r;
 	Supermesh__WireguardConfig wg;
+	Supermesh__ExitCandidate ec[SESS_MAX_CANDS], *ecp[SESS_MAX_CANDS];
 	char *allowed[SN_MAX_LIST], *dns[SN_MAX_LIST];
 	struct sn_peer *client = peer_find(s->sn, s->rec.client_id);
 
@@ -294,6 +321,7 @@ static void reply_client(struct sn_session *s, int ok, const char *error)
 		r.session_id.len = MSG_ID_LEN;
 		r.path = s->rec.path;
 		r.wireguard = &wg;
+		fill_candidates(s, &r, ec, ecp);
 	}
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_RESPONSE;
 	m.exit_response = &r;

@@ -233,7 +233,7 @@ static json_t *api_json(const char *method, const char *path, const char *body, 
 	return j;
 }
 
-static void send_exit_response(void)
+static void send_exit_response_c(Supermesh__ExitCandidate **c, size_t n)
 {
 	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
 	Supermesh__ExitResponse r;
@@ -254,9 +254,42 @@ static void send_exit_response(void)
 	r.session_id.data = sess;
 	r.path = SUPERMESH__PATH_KIND__PATH_DIRECT;
 	r.wireguard = &wg;
+	r.candidates = c;
+	r.n_candidates = n;
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_RESPONSE;
 	m.exit_response = &r;
 	ck_assert_int_eq(msg_send(E.ch, &m), 0);
+}
+
+static void send_exit_response(void)
+{
+	send_exit_response_c(NULL, 0);
+}
+
+static uint8_t id_1[32], id_2[32], wg_1[32];
+
+static void cand_init(Supermesh__ExitCandidate *c, uint8_t *id, uint8_t *wg,
+                      const char *ep, uint32_t rtt)
+{
+	supermesh__exit_candidate__init(c);
+	c->exit_id.data = id;
+	c->exit_id.len = 32;
+	c->wg_pubkey.data = wg;
+	c->wg_pubkey.len = 32;
+	c->endpoint = (char *)(uintptr_t)ep;
+	c->behind_nat = !*ep;
+	c->load_pct = 40;
+	c->rtt_ms = rtt;
+	c->bandwidth_bps = 100000000;
+}
+
+/* Connects with the ExitResponse carrying cands (n of them). */
+static void connect_with(Supermesh__ExitCandidate **cands, size_t n)
+{
+	json_decref(api_json("POST", "/connect", "{\"region\":\"eu\"}", 202));
+	RUN_UNTIL(E.n_exit_req == 1, 3000);
+	send_exit_response_c(cands, n);
+	RUN_UNTIL(E.cd->s.state == CS_CONNECTED, 3000);
 }
 
 /* ---- over the socket ---- */
@@ -363,6 +396,65 @@ START_TEST(api_connect_status_disconnect)
 	json_decref(j);
 	j = api_json("GET", "/exits", NULL, 200);
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "exits")), 0);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(api_exits_candidates)
+{
+	Supermesh__ExitCandidate c[2], *cp[2] = { &c[0], &c[1] };
+	char b64[KEY_B64_LEN];
+	json_t *j, *l, *e;
+
+	memset(id_1, 0x11, 32);
+	memset(id_2, 0x22, 32);
+	memset(wg_1, 0x33, 32);
+	cand_init(&c[0], id_1, wg_1, "", 12);
+	cand_init(&c[1], id_2, key_a, "198.51.100.7:51820", 30);
+	start_clientd();
+	connect_with(cp, 2);
+	j = api_json("GET", "/exits", NULL, 200);
+	ck_assert(json_is_true(json_object_get(j, "complete")));
+	l = json_object_get(j, "exits");
+	ck_assert_uint_eq(json_array_size(l), 2);
+	e = json_array_get(l, 0);
+	key_to_base64(id_1, b64);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "id")), b64);
+	key_to_base64(wg_1, b64);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "wg_pubkey")), b64);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "endpoint")), "");
+	ck_assert(json_is_true(json_object_get(e, "behind_nat")));
+	ck_assert(json_is_false(json_object_get(e, "in_use")));
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "rtt_ms")), 12);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "load_pct")), 40);
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "bandwidth_bps")), 100000000);
+	e = json_array_get(l, 1);
+	key_to_base64(id_2, b64);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "id")), b64);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "wg_pubkey")), a64);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "endpoint")), "198.51.100.7:51820");
+	ck_assert(json_is_false(json_object_get(e, "behind_nat")));
+	ck_assert(json_is_true(json_object_get(e, "in_use")));
+	json_decref(j);
+}
+END_TEST
+
+/* A malformed list is dropped, the tunnel still comes up. */
+START_TEST(api_exits_bad_candidates)
+{
+	Supermesh__ExitCandidate c[2], *cp[2] = { &c[0], &c[1] };
+	json_t *j, *e;
+
+	cand_init(&c[0], id_1, wg_1, "", 12);
+	cand_init(&c[1], id_2, key_a, "exit.example:51820", 30);
+	start_clientd();
+	connect_with(cp, 2);
+	j = api_json("GET", "/exits", NULL, 200);
+	ck_assert(json_is_false(json_object_get(j, "complete")));
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "exits")), 1);
+	e = json_array_get(json_object_get(j, "exits"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e, "key")), a64);
+	ck_assert(json_is_true(json_object_get(e, "current")));
 	json_decref(j);
 }
 END_TEST
@@ -550,6 +642,8 @@ int main(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, api_errors);
 	tcase_add_test(tc, api_connect_status_disconnect);
+	tcase_add_test(tc, api_exits_candidates);
+	tcase_add_test(tc, api_exits_bad_candidates);
 	tcase_add_test(tc, api_health);
 	tcase_add_test(tc, cli_not_running);
 	tcase_add_test(tc, cli_commands);

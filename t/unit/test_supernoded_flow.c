@@ -281,6 +281,33 @@ static int c1_down(void) { return c1.downs > 0; }
 static int c2_down(void) { return c2.downs > 0; }
 static int c2_up(void) { return c2.up > 0; }
 
+/* The client is told the ranked list too (GET /exits), best first. */
+START_TEST(response_lists_candidates)
+{
+	Supermesh__ExitResponse *r;
+
+	e1.endpoint = "192.0.2.10:51820";
+	e1.load = 50;
+	e2.endpoint = "192.0.2.20:51820";
+	e2.load = 10;
+	start_exits(2);
+	r = get_exit();
+	ck_assert(r->ok);
+	ck_assert_uint_eq(r->n_candidates, 2);
+	ck_assert_uint_eq(r->candidates[0]->exit_id.len, ID_PK_LEN);
+	ck_assert_int_eq(memcmp(r->candidates[0]->exit_id.data, e2.id.pk, ID_PK_LEN), 0);
+	ck_assert_uint_eq(r->candidates[0]->wg_pubkey.len, 32);
+	ck_assert_int_eq(memcmp(r->candidates[0]->wg_pubkey.data, e2.wg, 32), 0);
+	ck_assert_str_eq(r->candidates[0]->endpoint, "192.0.2.20:51820");
+	ck_assert_uint_eq(r->candidates[0]->load_pct, 10);
+	ck_assert_int_eq(memcmp(r->candidates[1]->exit_id.data, e1.id.pk, ID_PK_LEN), 0);
+	ck_assert_int_eq(memcmp(r->candidates[1]->wg_pubkey.data, e1.wg, 32), 0);
+	ck_assert_str_eq(r->candidates[1]->endpoint, "192.0.2.10:51820");
+	ck_assert_uint_eq(r->candidates[1]->load_pct, 50);
+	ck_assert_int_eq(memcmp(r->wireguard->exit_pubkey.data, e2.wg, 32), 0);
+}
+END_TEST
+
 START_TEST(revoked_refused)
 {
 	ck_assert_int_eq(identity_generate(&c1.id), 0);
@@ -519,6 +546,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, relay_path_and_teardown);
 	tcase_add_test(tc, rotation_on_exit_loss);
 	tcase_add_test(tc, rollback_when_exit_silent);
+	tcase_add_test(tc, response_lists_candidates);
 	tcase_add_test(tc, revoked_refused);
 	tcase_add_test(tc, replaced_stream_keeps_session);
 	tcase_add_test(tc, client_gone_after_grace);
