@@ -178,7 +178,7 @@ static void disconnect(struct clientd *cd, const uint8_t id[16], const uint8_t *
 		goto out;
 	}
 	if (ev == CE_EXIT_LOST)
-		session_set_error(&cd->s, reason);
+		session_set_error(&cd->s, "%s", reason);
 	apply(cd, id, p, &after, &next, ev, ev);
 out:
 	supermesh__disconnect__free_unpacked(d, NULL);
