@@ -58,7 +58,7 @@ static void admin_status(void *ctx, int argc, char **argv, struct line_reply *r)
 
 	for (i = 0; i < bn->dir.n; i++)
 		registered += bn->dir.entries[i].registered ? 1 : 0;
-	line_reply_kvf(r, "streams", "%zu", bn->streams ? stream_server_count(bn->streams) : 0);
+	line_reply_kvf(r, "streams", "%zu", bn->streams ? stream_server_count(bn->streams, 0) : 0);
 	line_reply_kvf(r, "registered", "%zu", registered);
 	line_reply_kvf(r, "blacklisted", "%zu", bn->dir.nblack);
 	line_reply_kvf(r, "persistent", "%s", bn->store ? "yes" : "no");
@@ -76,8 +76,8 @@ static void stream_one(void *arg, const struct sn_stream *s)
 		[SN_HANDSHAKE] = "handshake", [SN_OPEN] = "open", [SN_REGISTERED] = "registered",
 	};
 	struct streams_walk *w = arg;
-	char b64[KEY_B64_LEN] = "-", v[KEY_B64_LEN + sizeof(s->addr) + 48];
-	uint64_t rx = channel_last_rx_ms(s->ch);
+	char b64[KEY_B64_LEN] = "-", v[KEY_B64_LEN + sizeof(s->c.addr) + 48];
+	uint64_t rx = channel_last_rx_ms(s->c.ch);
 
 	if (w->left) {
 		w->left++;
@@ -85,7 +85,7 @@ static void stream_one(void *arg, const struct sn_stream *s)
 	}
 	if (s->state != SN_HANDSHAKE)
 		key_to_base64(s->id, b64);
-	snprintf(v, sizeof(v), "%s,%s,%s,%llu", b64, s->addr, states[s->state],
+	snprintf(v, sizeof(v), "%s,%s,%s,%llu", b64, s->c.addr, states[s->state],
 	         (unsigned long long)(rx && rx <= w->now ? (w->now - rx) / 1000 : 0));
 	if (reply_add(w->r, "stream", v) < 0)
 		w->left = 1;
@@ -98,7 +98,7 @@ static void admin_streams(void *ctx, int argc, char **argv, struct line_reply *r
 	struct basenoded *bn = ctx;
 	struct streams_walk w = { r, uv_now(bn->loop), 0 };
 
-	line_reply_kvf(r, "count", "%zu", bn->streams ? stream_server_count(bn->streams) : 0);
+	line_reply_kvf(r, "count", "%zu", bn->streams ? stream_server_count(bn->streams, 0) : 0);
 	if (bn->streams)
 		stream_server_each(bn->streams, stream_one, &w);
 	if (w.left)

@@ -65,12 +65,15 @@ static const int signums[NSIGS] = { SIGTERM, SIGINT, SIGHUP };
 static uv_signal_t sigs[NSIGS];
 static const char *allow_path;
 
-static void usage(FILE *f, int full)
+/* how: DAEMON_USAGE_SHORT (to stderr) or DAEMON_USAGE_FULL (to stdout). */
+static void usage(int how)
 {
+	FILE *f = how == DAEMON_USAGE_FULL ? stdout : stderr;
+
 	fprintf(f, "usage: basenoded [-dnv] [-c file] [-o key=value]\n"
 	           "       basenoded [-c file] [-o key=value] -k\n"
 	           "       basenoded [-c file] [-o key=value] -s path|- verb [word ...]\n");
-	if (!full)
+	if (how != DAEMON_USAGE_FULL)
 		return;
 	fprintf(f, "  -d foreground  -n check config  -v verbose  -k print public key\n"
 	           "  -s send one admin request (-: the configured admin_socket)\n"
@@ -115,40 +118,6 @@ static int settings_check(const struct config *c, struct settings *s)
 	return 0;
 }
 
-static int load_identity(const char *path)
-{
-	int rc = daemon_load_identity(&bn.id, path);
-
-	/* identity_load says -EACCES for a key others may read, too. */
-	if (rc < 0)
-		log_errorx("event=key_failed path=%s err=\"%s\"%s", path, strerror(-rc),
-		           rc == -EACCES ? " hint=\"must be ours, mode 0600\"" : "");
-	return rc;
-}
-
-static int print_key(const struct settings *s)
-{
-	char b64[KEY_B64_LEN];
-	int rc = load_identity(s->key_file);
-
-	if (rc < 0)
-		return daemon_key_exit(rc);
-	key_to_base64(bn.id.pk, b64);
-	printf("%s\n", b64);
-	identity_release(&bn.id);
-	return 0;
-}
-
-/* One admin request to a running basenoded, like natctl -s. */
-static int run_client(const char *path, int argc, char **argv)
-{
-	char out[LINE_MAX_LEN + 1];
-	int rc = daemon_client("basenoded", path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
-
-	fprintf(rc ? stderr : stdout, "%s\n", out);
-	return rc;
-}
-
 static int blacklist_one(void *arg, const uint8_t id[ID_PK_LEN])
 {
 	void *live;
@@ -190,7 +159,7 @@ static void shutdown_all(void)
 	/* A second SIGTERM while streams close must not close handles twice. */
 	if (stopping++)
 		return;
-	log_info("event=stopping streams=%zu", bn.streams ? stream_server_count(bn.streams) : 0);
+	log_info("event=stopping streams=%zu", bn.streams ? stream_server_count(bn.streams, 0) : 0);
 	stream_server_free(bn.streams);
 	bn.streams = NULL;
 	line_server_free(admin_srv);
@@ -253,11 +222,15 @@ static int start(const struct settings *s)
 /* Identity, state, sockets, then the loop until SIGTERM or SIGINT. */
 static int run(const struct settings *s, const struct daemon_flags *f)
 {
+	char err[CONFIG_VALUE_MAX + 128];
 	uv_loop_t loop;
-	int rc, ret = EXIT_TEMP;
+	int rc, ret;
 
-	if ((rc = load_identity(s->key_file)) < 0)
-		return daemon_key_exit(rc);
+	if ((ret = daemon_identity(&bn.id, s->key_file, err, sizeof(err))) != 0) {
+		log_errorx("%s", err);
+		return ret;
+	}
+	ret = EXIT_TEMP;
 	if (open_state(s) < 0)
 		goto out_id;
 	if (uv_loop_init(&loop) < 0)
@@ -288,41 +261,34 @@ out_id:
 	return ret;
 }
 
+static const struct daemon_spec spec = {
+	.default_conf = DEFAULT_CONF, .keys = bn_keys, .hup_reloads = 1,
+};
+
 int main(int argc, char **argv)
 {
 	struct daemon_flags f;
 	struct settings s;
 	struct config c;
-	char err[512];
+	char err[LINE_MAX_LEN + 1];
 	int ret;
 
-	signal(SIGPIPE, SIG_IGN);
 	log_init("basenoded", LOG_LVL_INFO);
-	if (daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err)) != 0) {
-		fprintf(stderr, "basenoded: %s\n", err);
-		usage(stderr, 0);
-		return EXIT_USAGE;
-	}
-	if (f.help) {
-		usage(stdout, 1);
-		return 0;
-	}
-	if (keys_init() < 0 || config_init(&c, bn_keys) < 0) {
-		fprintf(stderr, "basenoded: cannot initialise\n");
-		return EXIT_TEMP;
+	if ((ret = daemon_setup(argc, argv, &spec, &f, &c, err, sizeof(err))) != DAEMON_GO) {
+		if (err[0])
+			fprintf(stderr, "basenoded: %s\n", err);
+		if (f.usage)
+			usage(f.usage);
+		return ret;
 	}
 	ret = EXIT_USAGE;
 	directory_init(&bn.dir);
-	if (daemon_read_config(&c, &f, err, sizeof(err)) < 0) {
-		fprintf(stderr, "basenoded: %s\n", err);
-		goto out;
-	}
 	if (settings_check(&c, &s) < 0)
 		goto out;
 	log_set_level(f.verbose ? LOG_LVL_DEBUG : (enum log_level)s.log_level);
-	if (f.client) {
-		ret = run_client(strcmp(f.client, "-") ? f.client : s.admin_socket, f.nwords,
-		                 f.words);
+	if (f.client || (f.print_key && !f.check)) {
+		ret = daemon_oneshot("basenoded", &f, &c, CLIENT_TIMEOUT_MS, err, sizeof(err));
+		fprintf(ret ? stderr : stdout, "%s\n", err);
 		goto out;
 	}
 	policy_init(&bn.policy, &bn.dir, (double)config_get_int(&c, "auth_rate"),
@@ -341,8 +307,6 @@ int main(int argc, char **argv)
 		if (f.verbose)
 			config_dump(&c, stdout);
 		ret = 0;
-	} else if (f.print_key) {
-		ret = print_key(&s);
 	} else {
 		ret = run(&s, &f);
 	}

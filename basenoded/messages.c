@@ -21,7 +21,7 @@ static void on_ping(struct sn_stream *s, const ControlMessage *in)
 	pong.timestamp_ms = in->ping->timestamp_ms;
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_PONG;
 	m.pong = &pong;
-	msg_send(s->ch, &m);
+	msg_send(s->c.ch, &m);
 }
 
 static void on_register(struct sn_stream *s, const ControlMessage *in)
@@ -33,13 +33,13 @@ static void on_register(struct sn_stream *s, const ControlMessage *in)
 		sn_stream_close(s, -EPROTO, why);
 		return;
 	}
-	if (directory_register(&s->bn->dir, s->id, s, &info) < 0) {
+	if (directory_register(&sn_bn(s)->dir, s->id, s, &info) < 0) {
 		sn_stream_close(s, -EPROTO, "not_attached");
 		return;
 	}
 	s->state = SN_REGISTERED;
 	log_info("event=supernode_registered peer_id=%s region=%s public_address=%s "
-	         "relay_host=%s capacity=%u", s->id_hex, info.region, info.public_address,
+	         "relay_host=%s capacity=%u", s->c.id_hex, info.region, info.public_address,
 	         info.relay_host[0] ? info.relay_host : "-", info.capacity);
 }
 
@@ -49,13 +49,13 @@ static void on_load_report(struct sn_stream *s, const ControlMessage *in)
 	struct dir_entry *e;
 
 	msg_load(in->load_report, &load);
-	if (directory_report(&s->bn->dir, s->id, s, &load) < 0) {
+	if (directory_report(&sn_bn(s)->dir, s->id, s, &load) < 0) {
 		sn_stream_close(s, -EPROTO, "not_registered");
 		return;
 	}
-	e = directory_find(&s->bn->dir, s->id);
+	e = directory_find(&sn_bn(s)->dir, s->id);
 	log_debug("event=load_report peer_id=%s streams=%u cpu_pct=%u load_pct=%u",
-	          s->id_hex, load.streams, load.cpu_pct, e ? e->load_pct : 0);
+	          s->c.id_hex, load.streams, load.cpu_pct, e ? e->load_pct : 0);
 }
 
 /* Fills the response's entries from the directory, at most max. */
@@ -66,7 +66,7 @@ static size_t answer_fill(struct sn_stream *s, const char *region,
 	struct dir_entry *found[ANSWER_MAX];
 	size_t i, n;
 
-	n = directory_region(&s->bn->dir, region, found, max);
+	n = directory_region(&sn_bn(s)->dir, region, found, max);
 	for (i = 0; i < n; i++) {
 		supermesh__supernode_entry__init(&ent[i]);
 		ent[i].supernode_id.data = found[i]->id;
@@ -101,9 +101,9 @@ static void on_exit_region(struct sn_stream *s, const ControlMessage *in)
 	while (resp.n_supernodes > 0 &&
 	       supermesh__control_message__get_packed_size(&m) > MSG_MAX)
 		resp.n_supernodes--;
-	log_debug("event=exit_region_answered peer_id=%s region=%s count=%zu", s->id_hex,
+	log_debug("event=exit_region_answered peer_id=%s region=%s count=%zu", s->c.id_hex,
 	          r->region[0] ? r->region : "*", resp.n_supernodes);
-	msg_send(s->ch, &m);
+	msg_send(s->c.ch, &m);
 }
 
 static void on_error(struct sn_stream *s, const ControlMessage *in)
@@ -111,7 +111,7 @@ static void on_error(struct sn_stream *s, const ControlMessage *in)
 	char msg[128];
 
 	msg_text_clean(msg, sizeof(msg), in->error->message);
-	log_warnx("event=peer_error peer_id=%s code=%u message=%s", s->id_hex,
+	log_warnx("event=peer_error peer_id=%s code=%u message=%s", s->c.id_hex,
 	          in->error->code, msg);
 }
 

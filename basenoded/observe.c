@@ -1,6 +1,8 @@
-/* basenoded's metrics: streams and auth failures (counted in stream.c),
+/* basenoded's metrics: streams, auth failures and floods (the standard
+ * set of metrics_std.c, counted in stream.c),
  * the directory's size, read at each scrape of GET /metrics. */
 #include <errno.h>
+#include "metrics_std.h"
 #include "stream.h"
 #include "basenoded.h"
 
@@ -32,21 +34,20 @@ int observe_start(struct basenoded *bn, const char *listen)
 
 	if (!(bn->metrics = m))
 		return -ENOMEM;
-	bn->m_streams = metrics_gauge_new(m, "active_streams_total",
-	                                  "Authenticated supernode streams open now.");
+	if (metrics_std_new(m, &(struct metrics_std){
+	            .streams = &bn->m_streams, .auth_failures = &bn->auth_failures,
+	            .flood = &bn->m_flood,
+	            .streams_help = "Authenticated supernode streams open now.",
+	            .auth_help = "Streams refused at authentication (policy, rate limit or "
+	                         "bad signature)." }) < 0)
+		return -ENOMEM;
 	bn->m_handshakes = metrics_gauge_new(m, "basenoded_handshakes_pending",
 	                                     "Connections still in their handshake.");
 	bn->m_registered = metrics_gauge_new(m, "basenoded_supernodes_registered",
 	                                     "Supernodes registered in the directory.");
 	bn->m_blacklisted = metrics_gauge_new(m, "basenoded_supernodes_blacklisted",
 	                                      "Supernode keys on the blacklist.");
-	bn->auth_failures = metrics_counter_new(m, "stream_auth_failures_total",
-	                                        "Streams refused at authentication "
-	                                        "(policy, rate limit or bad signature).");
-	bn->m_flood = metrics_counter_new(m, "stream_flood_closed_total",
-	                                  "Streams closed for sending above max_msgs_per_s.");
-	if (!bn->m_streams || !bn->m_handshakes || !bn->m_registered || !bn->m_blacklisted ||
-	    !bn->auth_failures || !bn->m_flood)
+	if (!bn->m_handshakes || !bn->m_registered || !bn->m_blacklisted)
 		return -ENOMEM;
 	bn->mhttp.m = m;
 	bn->mhttp.refresh = refresh;

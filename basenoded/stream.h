@@ -10,7 +10,7 @@
 #include <uv.h>
 #include "basenoded.h"
 #include "channel.h"
-#include "tbucket.h"
+#include "stream_server.h"
 
 /* Where a stream is in its life; messages.c checks it per message. */
 enum sn_state {
@@ -19,34 +19,25 @@ enum sn_state {
 	SN_REGISTERED, /* in the directory's answers */
 };
 
-struct stream_server;
-
+/* A supernode's stream; the lib's part first (list, channel, addr, id_hex). */
 struct sn_stream {
-	struct sn_stream *next, *prev;
-	struct stream_server *srv;
-	struct basenoded *bn;
-	struct channel *ch;
+	struct stream_conn c;
 	enum sn_state state;
 	uint8_t id[ID_PK_LEN];
-	char id_hex[2 * ID_PK_LEN + 1];  /* for log lines */
-	char addr[64];                   /* peer ip:port, for log lines */
 	char auth_region[DIR_REGION_MAX];
 	int attached;                    /* holds a directory entry */
-	int pending_slot;                /* connlimit slot during the handshake, else -1 */
-	struct tbucket msgs;             /* message rate (max_msgs_per_s) */
 };
 
+static inline struct basenoded *sn_bn(const struct sn_stream *s)
+{
+	return s->c.owner;
+}
+
 /* Listens on addr and starts the eviction sweep. 0 and *out, or a negative
- * errno with nothing left open. */
+ * errno with nothing left open once the loop has run. Then the rest of
+ * lib/stream_server.h applies (free, addr, count). */
 int stream_server_new(struct basenoded *bn, const struct sockaddr *addr,
                       struct stream_server **out);
-/* Closes the listener, the sweep timer and every stream; memory goes in
- * close callbacks, so run the loop afterwards. */
-void stream_server_free(struct stream_server *srv);
-/* The bound address (for listen ports chosen by the kernel). */
-int stream_server_addr(const struct stream_server *srv, struct sockaddr_storage *ss);
-/* Streams currently held, open or still in their handshake. */
-size_t stream_server_count(const struct stream_server *srv);
 
 /* Calls cb for every stream held, newest first; cb must not close any. */
 void stream_server_each(const struct stream_server *srv,

@@ -24,6 +24,8 @@ struct line_server;
 struct tunnel_run;
 struct httpd;
 struct stats_req;
+struct probe_run;
+struct cmd_outcome;
 
 /* Everything from the config; strings must outlive the clientd. */
 struct clientd_opts {
@@ -91,6 +93,7 @@ struct clientd {
 	struct tunnel_conf pending;     /* being installed by run */
 	uint8_t wg_pub[32];
 	int have_wg;
+	unsigned wg_listen_port;        /* from iface ensure's port=; 0 unknown */
 	/* the ranked candidates of the last ExitResponse, for GET /exits */
 	struct cd_cand {
 		uint8_t id[32], wg_pubkey[32];
@@ -116,6 +119,8 @@ struct clientd {
 	struct tunnel_run *run;         /* plan in flight, NULL when idle */
 	void (*plan_done)(struct clientd *cd, int status, const char *msg);
 	struct cmd_inflight cmd;
+	struct probe_run *probe;        /* PROBE_PATH test in flight (probe.c), or NULL */
+	uint8_t probe_cmd[16];          /* its command id */
 	uv_timer_t exit_timer;          /* ExitRequest deadline, or the retry delay */
 	uv_timer_t start_timer;         /* retries iface ensure while wgrelay is down */
 	int timers_open;
@@ -163,6 +168,13 @@ void exit_after_plan(struct clientd *cd);
 
 /* ---- commands.c: commands from the supernode ---- */
 void commands_on_command(struct clientd *cd, const Supermesh__Command *c);
+/* Journals o for command id (a resend is answered from it) and answers. */
+void commands_finish(struct clientd *cd, const uint8_t id[16], const struct cmd_outcome *o);
+/* probe.c: PROBE_PATH, the out-of-band test of a direct path (lib/probe_run). */
+void probe_on_command(struct clientd *cd, const uint8_t id[16], const uint8_t *data,
+                      size_t len);
+/* A resend of the probe in flight: its answer is coming. */
+int probe_in_flight(const struct clientd *cd, const uint8_t id[16]);
 
 /* ---- core.c helpers shared by the files above ---- */
 /* Starts a plan (taken); done runs when it ends. 0 or a negative errno. */

@@ -1,6 +1,7 @@
 /* Commands from the supernode: ROTATE_PEER (new peer before the old one
  * goes) and DISCONNECT (a full tunnel keeps its routes: fail closed). Each
- * id is applied once: the journal answers a resend. */
+ * id is applied once: the journal answers a resend. PROBE_PATH is run by
+ * probe.c, beside any plan. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,27 +20,35 @@ static void respond(struct clientd *cd, const uint8_t id[16], const struct cmd_o
 	r.command_id.data = (uint8_t *)(uintptr_t)id;
 	r.ok = o->ok;
 	r.error = (char *)(uintptr_t)o->error;
+	r.result.len = o->result_len;
+	r.result.data = (uint8_t *)(uintptr_t)o->result;
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND_RESPONSE;
 	m.command_response = &r;
 	clientd_send(cd, &m); /* lost if the stream is down: the resend is answered */
 }
 
 /* Journals the outcome (so a resend is not applied again) and answers. */
+void commands_finish(struct clientd *cd, const uint8_t id[16], const struct cmd_outcome *o)
+{
+	char hex[2 * MSG_ID_LEN + 1];
+
+	bytes_to_hex(id, MSG_ID_LEN, hex);
+	if (cd->st.db && cmd_journal_store(&cd->st, id, o) < 0)
+		log_warnx("event=journal_failed command_id=%s", hex);
+	log_info("event=command_done command_id=%s ok=%d err=\"%s\"", hex, o->ok, o->error);
+	cd->cmds_applied++;
+	observe_command_done(cd, o->ok);
+	respond(cd, id, o);
+}
+
 static void finish(struct clientd *cd, const uint8_t id[16], int ok, const char *err)
 {
 	struct cmd_outcome o;
-	char hex[2 * MSG_ID_LEN + 1];
 
 	memset(&o, 0, sizeof(o));
 	o.ok = ok;
 	snprintf(o.error, sizeof(o.error), "%s", err ? err : "");
-	bytes_to_hex(id, MSG_ID_LEN, hex);
-	if (cd->st.db && cmd_journal_store(&cd->st, id, &o) < 0)
-		log_warnx("event=journal_failed command_id=%s", hex);
-	log_info("event=command_done command_id=%s ok=%d err=\"%s\"", hex, ok, o.error);
-	cd->cmds_applied++;
-	observe_command_done(cd, ok);
-	respond(cd, id, &o);
+	commands_finish(cd, id, &o);
 }
 
 static void plan_finished(struct clientd *cd, int status, const char *msg)
@@ -197,6 +206,14 @@ void commands_on_command(struct clientd *cd, const Supermesh__Command *c)
 	if (cd->st.db && cmd_journal_find(&cd->st, c->command_id.data, &o) == 1) {
 		log_info("event=command_duplicate command_id=%s", hex);
 		respond(cd, c->command_id.data, &o);
+		return;
+	}
+	if (probe_in_flight(cd, c->command_id.data))
+		return; /* a resend of the test running: its answer is coming */
+	if (c->type == SUPERMESH__COMMAND_TYPE__PROBE_PATH) {
+		/* Out of band: it changes nothing, so it need not wait for a plan. */
+		cd->cmd_started_ns = uv_hrtime();
+		probe_on_command(cd, c->command_id.data, c->payload.data, c->payload.len);
 		return;
 	}
 	if (cd->run || cd->cmd.active) {

@@ -10,7 +10,9 @@
 #include "handshake.pb-c.h"
 #include "line_server.h"
 #include "log.h"
+#include "netaddr.h"
 #include "peerlink.h"
+#include "probe_run.h"
 #include "reflector.h"
 #include "store.h"
 #include "tunnel.h"
@@ -85,6 +87,7 @@ void clientd_send_info(struct clientd *cd)
 	Supermesh__InfoResponse info;
 	Supermesh__SessionInfo si, *sip = &si;
 	ProtobufCBinaryData peer = { 32, cd->installed.peer };
+	char local[NETADDR_TEXT_MAX] = "";
 	int rc;
 
 	supermesh__info_response__init(&info);
@@ -111,6 +114,10 @@ void clientd_send_info(struct clientd *cd)
 		info.n_wg_peers = 1;
 		info.wg_peers = &peer;
 	}
+	/* The supernode's reflectors seeing exactly this: no NAT on the way. */
+	if (cd->wg_listen_port && cd->link &&
+	    peerlink_local_endpoint(cd->link, cd->wg_listen_port, local, sizeof(local)) == 0)
+		info.wg_local_endpoint = local;
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_INFO_RESPONSE;
 	m.info_response = &info;
 	if ((rc = clientd_send(cd, &m)) < 0)
@@ -227,19 +234,29 @@ static void restore(struct clientd *cd)
 		log_warnx("event=restore_failed err=\"busy\"");
 }
 
-/* The public key from "ok name=... pubkey=B64 ...". */
-static int reply_pubkey(const char *reply, uint8_t key[32])
+/* The public key and listen port (0 if absent or bad: only a NAT hint)
+ * from "ok name=... pubkey=B64 port=P ...". */
+static int reply_pubkey(const char *reply, uint8_t key[32], unsigned *port)
 {
-	char buf[LINE_MAX_LEN + 1], *argv[LINE_MAX_ARGS];
+	char buf[LINE_MAX_LEN + 1], *argv[LINE_MAX_ARGS], *end;
 	const char *why;
-	int i, n;
+	int i, n, rc = -EINVAL;
+	long v;
 
 	snprintf(buf, sizeof(buf), "%s", reply);
 	n = line_split(buf, strlen(buf), argv, LINE_MAX_ARGS, &why);
-	for (i = 1; i < n; i++)
+	*port = 0;
+	for (i = 1; i < n; i++) {
 		if (!strncmp(argv[i], "pubkey=", 7))
-			return key_from_base64(argv[i] + 7, key);
-	return -EINVAL;
+			rc = key_from_base64(argv[i] + 7, key);
+		if (strncmp(argv[i], "port=", 5))
+			continue;
+		errno = 0;
+		v = strtol(argv[i] + 5, &end, 10);
+		if (!errno && end != argv[i] + 5 && !*end && v > 0 && v <= 65535)
+			*port = (unsigned)v;
+	}
+	return rc;
 }
 
 static void on_start_timer(uv_timer_t *t)
@@ -252,7 +269,7 @@ static void iface_done(struct clientd *cd, int status, const char *msg)
 	char b64[KEY_B64_LEN];
 	int rc;
 
-	if (status == 0 && reply_pubkey(msg, cd->wg_pub) < 0)
+	if (status == 0 && reply_pubkey(msg, cd->wg_pub, &cd->wg_listen_port) < 0)
 		status = -EPROTO;
 	if (status < 0) {
 		uint64_t ms = backoff_next(&cd->start_retry);
@@ -452,6 +469,8 @@ void clientd_free(struct clientd *cd)
 	cd->closing = 1;
 	tunnel_run_abandon(cd->run);
 	cd->run = NULL;
+	probe_run_cancel(cd->probe); /* it stops the probe and frees itself */
+	cd->probe = NULL;
 	if (cd->link)
 		peerlink_free(cd->link);
 	cd->link = NULL;

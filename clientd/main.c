@@ -59,14 +59,17 @@ enum { NSIGS = 2 };
 static const int signums[NSIGS] = { SIGTERM, SIGINT };
 static uv_signal_t sigs[NSIGS];
 
-static void usage(FILE *f, int full)
+/* how: DAEMON_USAGE_SHORT (to stderr) or DAEMON_USAGE_FULL (to stdout). */
+static void usage(int how)
 {
+	FILE *f = how == DAEMON_USAGE_FULL ? stdout : stderr;
+
 	fprintf(f, "usage: clientd [-dnv] [-c file] [-o key=value]\n"
 	           "       clientd [-c file] [-o key=value] -k\n"
 	           "       clientd [-c file] [-o key=value] -s path|- verb [word ...]\n"
 	           "       clientd [-c file] [-o key=value] ctl connect REGION|disconnect|"
 	           "status [--json]|health [--json]|exits [--json]\n");
-	if (!full)
+	if (how != DAEMON_USAGE_FULL)
 		return;
 	fprintf(f, "  -d foreground  -n check config  -v verbose  -k print public key\n"
 	           "  -s send one admin request (-: the configured admin_socket)\n"
@@ -75,16 +78,6 @@ static void usage(FILE *f, int full)
 	fprintf(f, "config keys:\n");
 	for (const struct config_key *k = cd_keys; k->name; k++)
 		fprintf(f, "  %-16s %s (default %s)\n", k->name, k->help, k->def ? k->def : "unset");
-}
-
-/* One admin request to a running clientd. */
-static int run_client(const char *path, int argc, char **argv)
-{
-	char out[LINE_MAX_LEN + 1];
-	int rc = daemon_client("clientd", path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
-
-	fprintf(rc ? stderr : stdout, "%s\n", out);
-	return rc;
 }
 
 /* The API drives the tunnel: over TCP only from this host. */
@@ -161,15 +154,6 @@ static int settings(const struct config *c, struct clientd_opts *o)
 	return 0;
 }
 
-static int load_identity(const char *path, struct identity *id)
-{
-	int rc = daemon_load_identity(id, path);
-
-	if (rc < 0)
-		log_errorx("event=key_failed path=%s err=\"%s\"", path, strerror(-rc));
-	return rc;
-}
-
 static void on_handle_closed(uv_handle_t *h)
 {
 }
@@ -189,10 +173,13 @@ static int run(struct clientd_opts *o, const struct daemon_flags *f, const char 
 	struct identity id;
 	uv_loop_t loop;
 	char err[512];
-	int rc, ret = EXIT_TEMP;
+	int rc, ret;
 
-	if ((rc = load_identity(key_file, &id)) < 0)
-		return daemon_key_exit(rc);
+	if ((ret = daemon_identity(&id, key_file, err, sizeof(err))) != 0) {
+		log_errorx("%s", err);
+		return ret;
+	}
+	ret = EXIT_TEMP;
 	o->id = &id;
 	if (uv_loop_init(&loop) < 0)
 		goto out_id;
@@ -227,68 +214,36 @@ out_id:
 	return ret;
 }
 
-static int print_key(const char *key_file)
-{
-	struct identity id;
-	char b64[KEY_B64_LEN];
-
-	if (load_identity(key_file, &id) < 0)
-		return EXIT_TEMP;
-	key_to_base64(id.pk, b64);
-	printf("%s\n", b64);
-	identity_release(&id);
-	return 0;
-}
+static const struct daemon_spec spec = {
+	.default_conf = DEFAULT_CONF, .keys = cd_keys, .verb = "ctl",
+};
 
 int main(int argc, char **argv)
 {
 	struct daemon_flags f;
 	struct clientd_opts o;
 	struct config c;
-	char err[512];
-	int ret, ctl = 0;
+	char err[LINE_MAX_LEN + 1];
+	int ret;
 
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN); /* nothing to reload; never a reason to die */
 	log_init("clientd", LOG_LVL_INFO);
-	ret = daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err));
-	/* `clientd [flags] ctl ...`: words without -s, which the flag parser
-	 * refuses for the admin client but leaves in f.words. */
-	if (ret == EXIT_USAGE && !f.client && !f.help && f.nwords > 0 &&
-	    !strcmp(f.words[0], "ctl")) {
-		ret = 0;
-		ctl = 1;
-	}
-	if (ret != 0) {
-		fprintf(stderr, "clientd: %s\n", err);
-		usage(stderr, 0);
+	/* `clientd [flags] ctl ...`: words without -s (spec.verb). */
+	if ((ret = daemon_setup(argc, argv, &spec, &f, &c, err, sizeof(err))) != DAEMON_GO) {
+		if (err[0])
+			fprintf(stderr, "clientd: %s\n", err);
+		if (f.usage)
+			usage(f.usage);
 		return ret;
 	}
-	if (f.help) {
-		usage(stdout, 1);
-		return 0;
-	}
-	if (keys_init() < 0 || config_init(&c, cd_keys) < 0) {
-		fprintf(stderr, "clientd: cannot initialise\n");
-		return EXIT_TEMP;
-	}
 	ret = EXIT_USAGE;
-	if (daemon_read_config(&c, &f, err, sizeof(err)) < 0) {
-		fprintf(stderr, "clientd: %s\n", err);
-		goto out;
-	}
-	if (ctl) {
+	if (!f.client && f.nwords > 0) {
 		ret = ctl_main(config_get(&c, "api_socket"), f.nwords - 1, f.words + 1, stdout,
 		               stderr);
 		goto out;
 	}
-	if (f.client) {
-		ret = run_client(strcmp(f.client, "-") ? f.client : config_get(&c, "admin_socket"),
-		                 f.nwords, f.words);
-		goto out;
-	}
-	if (f.print_key) {
-		ret = print_key(config_get(&c, "key_file"));
+	if (f.client || f.print_key) {
+		ret = daemon_oneshot("clientd", &f, &c, CLIENT_TIMEOUT_MS, err, sizeof(err));
+		fprintf(ret ? stderr : stdout, "%s\n", err);
 		goto out;
 	}
 	if (settings(&c, &o) < 0)

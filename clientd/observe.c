@@ -125,7 +125,7 @@ static void on_peer_list(void *arg, int status, const char *reply)
 
 static void poll_stats(struct clientd *cd)
 {
-	char req[128] = "peer list ";
+	char req[128] = "peer list ", b64[KEY_B64_LEN];
 	struct stats_req *sr;
 
 	if (!cd->installed.has_peer) {
@@ -135,7 +135,10 @@ static void poll_stats(struct clientd *cd)
 	if (cd->stats_req || !cd->have_wg || !(sr = calloc(1, sizeof(*sr))))
 		return;
 	sr->cd = cd;
+	/* Only our exit's peer: the interface may hold more than a reply line. */
+	key_to_base64(cd->installed.peer, b64);
 	line_escape(req, sizeof(req), cd->o.wg_iface);
+	snprintf(req + strlen(req), sizeof(req) - strlen(req), " %s", b64);
 	if (line_request_async(cd->loop, cd->o.wgrelay_socket, req, cd->o.helper_timeout_ms,
 	                       on_peer_list, sr) < 0) {
 		free(sr);

@@ -106,6 +106,8 @@ static const struct cmd_type cmd_types[] = {
 	{ SUPERMESH__COMMAND_TYPE__SETUP_EXIT, "setup_exit", validate_setup, ep_op_setup_start },
 	{ SUPERMESH__COMMAND_TYPE__DISCONNECT, "disconnect", validate_disconnect,
 	  ep_op_disconnect_start },
+	{ SUPERMESH__COMMAND_TYPE__PROBE_PATH, "probe_path", ep_validate_probe,
+	  ep_op_probe_start },
 	{ 0, NULL, NULL, NULL },
 };
 

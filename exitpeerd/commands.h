@@ -25,6 +25,10 @@ struct ep_op {
 	unsigned did;
 	struct cmd_outcome out;
 	uint64_t started_ns;            /* arrival, for command_latency_seconds */
+	/* PROBE_PATH (probe.c) */
+	uint8_t token[16];
+	char peer[64];
+	uint32_t probe_ms;
 };
 
 void ep_command_handle(struct exitpeer *ep, const Supermesh__Command *c);
@@ -38,6 +42,11 @@ void ep_op_fail(struct ep_op *op, const char *error);
 /* ops.c: start applying a validated command; they always end in ep_op_finish. */
 void ep_op_setup_start(struct ep_op *op);
 void ep_op_disconnect_start(struct ep_op *op);
+
+/* probe.c: PROBE_PATH for a session we hold, through lib/probe_run. */
+int ep_validate_probe(struct exitpeer *ep, const ProtobufCBinaryData *payload,
+                      struct ep_op *op, char *why, size_t why_size);
+void ep_op_probe_start(struct ep_op *op);
 
 /* The words of one helper request, with the buffers they point into. */
 struct ep_words {

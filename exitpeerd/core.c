@@ -12,6 +12,7 @@
 #include "helper.h"
 #include "line_server.h"
 #include "log.h"
+#include "netaddr.h"
 #include "peerlink.h"
 #include "reflector.h"
 
@@ -349,6 +350,7 @@ int exitpeer_send_info(struct exitpeer *ep)
 	Supermesh__SessionInfo *infos = NULL, **ptrs = NULL;
 	ProtobufCBinaryData *peers = NULL;
 	char (*cidrs)[POOL_ADDR_LEN + 4] = NULL;
+	char local[NETADDR_TEXT_MAX];
 	size_t i, n = ep->nsessions ? ep->nsessions : 1;
 	int rc = -ENOMEM;
 
@@ -381,6 +383,10 @@ int exitpeer_send_info(struct exitpeer *ep)
 	ir.load_pct = exitpeer_load_pct(ep);
 	ir.public_endpoint = (char *)(uintptr_t)ep->conf.public_endpoint;
 	ir.behind_nat = !ep->conf.public_endpoint[0];
+	/* iface ensure set wg_port: where WireGuard listens on the address the
+	 * supernode is reached from; its reflectors seeing exactly this: no NAT. */
+	if (peerlink_local_endpoint(ep->pl, ep->conf.wg_port, local, sizeof(local)) == 0)
+		ir.wg_local_endpoint = local;
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_INFO_RESPONSE;
 	m.info_response = &ir;
 	rc = peerlink_send(ep->pl, &m);

@@ -65,12 +65,15 @@ enum { NSIGS = 2 };
 static const int signums[NSIGS] = { SIGTERM, SIGINT };
 static uv_signal_t sigs[NSIGS];
 
-static void usage(FILE *f, int full)
+/* how: DAEMON_USAGE_SHORT (to stderr) or DAEMON_USAGE_FULL (to stdout). */
+static void usage(int how)
 {
+	FILE *f = how == DAEMON_USAGE_FULL ? stdout : stderr;
+
 	fprintf(f, "usage: " PROG " [-dnv] [-c file] [-o key=value]\n"
 	           "       " PROG " [-c file] [-o key=value] -k\n"
 	           "       " PROG " [-c file] [-o key=value] -s path|- verb [word ...]\n");
-	if (!full)
+	if (how != DAEMON_USAGE_FULL)
 		return;
 	fprintf(f, "  -d foreground  -n check config  -v verbose  -k print public key\n"
 	           "  -s send one admin request (-: the configured admin_socket)\n"
@@ -181,37 +184,6 @@ static int settings_check(const struct config *c, struct settings *s)
 	return 0;
 }
 
-static int load_identity(const char *path)
-{
-	int rc = daemon_load_identity(&ident, path);
-
-	if (rc < 0)
-		log_errorx("event=key_failed path=%s err=\"%s\"", path, strerror(-rc));
-	return rc;
-}
-
-static int print_key(const char *key_file)
-{
-	char b64[KEY_B64_LEN];
-
-	if (load_identity(key_file) < 0)
-		return EXIT_TEMP;
-	key_to_base64(ident.pk, b64);
-	printf("%s\n", b64);
-	identity_release(&ident);
-	return 0;
-}
-
-/* One admin request to a running exitpeerd. */
-static int run_client(const char *path, int argc, char **argv)
-{
-	char out[LINE_MAX_LEN + 1];
-	int rc = daemon_client(PROG, path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
-
-	fprintf(rc ? stderr : stdout, "%s\n", out);
-	return rc;
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
 	log_info("event=stopping signal=%d sessions=%zu", signum, ep ? ep->nsessions : 0);
@@ -248,11 +220,15 @@ static int start(uv_loop_t *loop, struct settings *s)
 /* Identity, state, sockets, then the loop until SIGTERM or SIGINT. */
 static int run(struct settings *s, const struct daemon_flags *f)
 {
+	char err[CONFIG_VALUE_MAX + 128];
 	uv_loop_t loop;
-	int rc, ret = EXIT_TEMP;
+	int rc, ret;
 
-	if ((rc = load_identity(s->key_file)) < 0)
-		return daemon_key_exit(rc);
+	if ((ret = daemon_identity(&ident, s->key_file, err, sizeof(err))) != 0) {
+		log_errorx("%s", err);
+		return ret;
+	}
+	ret = EXIT_TEMP;
 	if (uv_loop_init(&loop) < 0)
 		goto out_id;
 	if ((rc = start(&loop, s)) < 0) {
@@ -278,43 +254,29 @@ out_id:
 	return ret;
 }
 
+static const struct daemon_spec spec = { .default_conf = DEFAULT_CONF, .keys = ep_keys };
+
 int main(int argc, char **argv)
 {
 	struct daemon_flags f;
 	struct settings s;
 	struct config c;
-	char err[512];
+	char err[LINE_MAX_LEN + 1];
 	int ret;
 
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN); /* nothing to reload; never a reason to die */
 	log_init(PROG, LOG_LVL_INFO);
-	if ((ret = daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err))) != 0) {
-		fprintf(stderr, PROG ": %s\n", err);
-		usage(stderr, 0);
+	if ((ret = daemon_setup(argc, argv, &spec, &f, &c, err, sizeof(err))) != DAEMON_GO) {
+		if (err[0])
+			fprintf(stderr, PROG ": %s\n", err);
+		if (f.usage)
+			usage(f.usage);
 		return ret;
 	}
-	if (f.help) {
-		usage(stdout, 1);
-		return 0;
-	}
-	if (keys_init() < 0 || config_init(&c, ep_keys) < 0) {
-		fprintf(stderr, PROG ": cannot initialise\n");
-		return EXIT_TEMP;
-	}
 	ret = EXIT_USAGE;
-	if (daemon_read_config(&c, &f, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
-		goto out;
-	}
 	/* -s and -k only need their one path, not a complete exit config. */
-	if (f.client) {
-		ret = run_client(strcmp(f.client, "-") ? f.client : config_get(&c, "admin_socket"),
-		                 f.nwords, f.words);
-		goto out;
-	}
-	if (f.print_key && !f.check) {
-		ret = print_key(config_get(&c, "key_file"));
+	if (f.client || (f.print_key && !f.check)) {
+		ret = daemon_oneshot(PROG, &f, &c, CLIENT_TIMEOUT_MS, err, sizeof(err));
+		fprintf(ret ? stderr : stdout, "%s\n", err);
 		goto out;
 	}
 	if (settings_check(&c, &s) < 0)

@@ -2,6 +2,7 @@
  * heartbeat), commands applied, WireGuard peers (one per session). */
 #include <errno.h>
 #include <stdio.h>
+#include "metrics_std.h"
 #include "peerlink.h"
 #include "exitpeerd.h"
 
@@ -20,28 +21,16 @@ int ep_observe_new(struct exitpeer *ep, char *err, size_t err_size)
 
 	if (!(ep->metrics = m))
 		goto nomem;
-	ep->m_streams = metrics_gauge_new(m, "active_streams_total",
-	                                  "Authenticated streams to the supernode (0 or 1).");
-	ep->m_auth = metrics_counter_new(m, "stream_auth_failures_total",
-	                                 "Streams refused at authentication or with a wrong "
-	                                 "server key.");
-	ep->m_rtt = metrics_histogram_new(m, "peer_heartbeat_latency_ms",
-	                                  "Heartbeat round trip to the supernode, sampled "
-	                                  "once per heartbeat.",
-	                                  metrics_rtt_ms_bounds, metrics_rtt_ms_nbounds);
-	ep->m_cmd_lat = metrics_histogram_new(m, "command_latency_seconds",
-	                                      "From a command's arrival to its answer.",
-	                                      metrics_cmd_s_bounds, metrics_cmd_s_nbounds);
-	ep->m_cmd_ok = metrics_counter_new(m, "command_success_total",
-	                                   "Commands applied successfully.");
-	ep->m_cmd_fail = metrics_counter_new(m, "command_failure_total",
-	                                     "Commands refused or failed (rolled back).");
+	if (metrics_std_new(m, &(struct metrics_std){
+	            .streams = &ep->m_streams, .auth_failures = &ep->m_auth,
+	            .rtt_ms = &ep->m_rtt, .cmd_latency = &ep->m_cmd_lat,
+	            .cmd_ok = &ep->m_cmd_ok, .cmd_fail = &ep->m_cmd_fail }) < 0)
+		goto nomem;
 	ep->m_wg_peers = metrics_gauge_new(m, "wg_peers_count",
 	                                   "WireGuard peers (client sessions) configured.");
 	ep->m_load = metrics_gauge_new(m, "exitpeerd_pool_load_pct",
 	                               "Client addresses in use, percent of the pool.");
-	if (!ep->m_streams || !ep->m_auth || !ep->m_rtt || !ep->m_cmd_lat || !ep->m_cmd_ok ||
-	    !ep->m_cmd_fail || !ep->m_wg_peers || !ep->m_load)
+	if (!ep->m_wg_peers || !ep->m_load)
 		goto nomem;
 	ep->mhttp.m = m;
 	ep->mhttp.refresh = refresh;

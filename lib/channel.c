@@ -136,6 +136,7 @@ static void on_write(uv_write_t *req, int status)
 {
 	struct channel *ch = req->data;
 
+	ch->wreqs--;
 	free(req); /* first member of struct channel_wreq */
 	if (status < 0 && status != UV_ECANCELED)
 		channel_close(ch, status, NULL);
@@ -156,7 +157,10 @@ int channel_write(struct channel *ch, const uint8_t *payload, size_t len, int se
 	uv_buf_t b;
 	int rc;
 
-	if (uv_stream_get_write_queue_size(s) + total > CHANNEL_MAX_QUEUED)
+	/* A queued request holds ~200 bytes besides its frame's: counted, so
+	 * a queue of small replies is bounded in memory, not only in bytes. */
+	if (uv_stream_get_write_queue_size(s) + ch->wreqs * sizeof(*w) + total >
+	    CHANNEL_MAX_QUEUED)
 		return -ENOBUFS;
 	if (total > sizeof(write_buf))
 		return -EMSGSIZE;
@@ -179,6 +183,7 @@ int channel_write(struct channel *ch, const uint8_t *payload, size_t len, int se
 			free(w);
 			return rc;
 		}
+		ch->wreqs++;
 	}
 	ch->st.tx_bytes += total;
 	ch->st.tx_frames++;
@@ -324,6 +329,14 @@ static void on_deadline(uv_timer_t *t)
 	channel_event(t->data, EV_TIMEOUT, NULL, 0);
 }
 
+/* See CHANNEL_SNDBUF; only a socket that exists (accepted or connected). */
+static int channel_sndbuf(struct channel *ch)
+{
+	int size = CHANNEL_SNDBUF;
+
+	return uv_send_buffer_size((uv_handle_t *)&ch->tcp, &size);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
 	struct channel *ch = req->data;
@@ -331,6 +344,8 @@ static void on_connect(uv_connect_t *req, int status)
 	free(req);
 	if (ch->closed)
 		return; /* UV_ECANCELED: closed before the connect finished */
+	if (status == 0)
+		status = channel_sndbuf(ch);
 	if (status < 0)
 		channel_close(ch, status, NULL);
 	else
@@ -438,7 +453,7 @@ int channel_accept(uv_stream_t *listener, const struct channel_server_opts *opts
 	if ((rc = uv_accept(listener, (uv_stream_t *)&ch->tcp)) < 0)
 		goto out;
 	uv_tcp_nodelay(&ch->tcp, 1);
-	if ((rc = channel_read_start(ch)) < 0)
+	if ((rc = channel_sndbuf(ch)) < 0 || (rc = channel_read_start(ch)) < 0)
 		goto out;
 	if ((rc = uv_timer_start(&ch->timer, on_deadline, ch->handshake_ms, 0)) < 0)
 		goto out;
@@ -505,6 +520,13 @@ int channel_peer_addr(const struct channel *ch, struct sockaddr_storage *ss)
 	int len = (int)sizeof(*ss);
 
 	return uv_tcp_getpeername(&ch->tcp, (struct sockaddr *)ss, &len);
+}
+
+int channel_local_addr(const struct channel *ch, struct sockaddr_storage *ss)
+{
+	int len = (int)sizeof(*ss);
+
+	return uv_tcp_getsockname(&ch->tcp, (struct sockaddr *)ss, &len);
 }
 
 uint64_t channel_last_rx_ms(const struct channel *ch)

@@ -98,6 +98,8 @@ const uint8_t *channel_session_id(const struct channel *ch);
 uint32_t channel_heartbeat_s(const struct channel *ch);
 /* The remote address; 0 or a negative errno. */
 int channel_peer_addr(const struct channel *ch, struct sockaddr_storage *ss);
+/* The local address (getsockname); 0 or a negative errno. */
+int channel_local_addr(const struct channel *ch, struct sockaddr_storage *ss);
 /* Loop time (uv_now) of the last whole frame received, for liveness sweeps. */
 uint64_t channel_last_rx_ms(const struct channel *ch);
 

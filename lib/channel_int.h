@@ -17,6 +17,12 @@
  * until the deadline (slow-loris amplification). */
 #define HS_FRAME_MAX (HS_BUF + CIPHER_TAG)
 #define DEFAULT_HEARTBEAT_S 10 /* DESIGN section 3, when on_auth sets none */
+/* SO_SNDBUF of every stream (the kernel doubles it). Frames the socket took
+ * do not count toward CHANNEL_MAX_QUEUED; left to autotuning, the kernel
+ * takes up to tcp_wmem[2] (4 MiB) from a peer that never reads, which small
+ * replies must fill before the cap can trip (160k Pongs, tens of seconds
+ * for a starved daemon). Fixed, the kernel's share stays below the cap's. */
+#define CHANNEL_SNDBUF (CHANNEL_MAX_QUEUED / 4)
 
 enum channel_event {
 	EV_CONNECTED, /* client: TCP connect finished */
@@ -56,6 +62,7 @@ struct channel {
 	uint32_t heartbeat_s;
 	uint32_t handshake_ms;
 	uint64_t last_rx_ms;
+	size_t wreqs;              /* queued write requests (see channel_write) */
 	struct channel_stats st;
 };
 

@@ -1,7 +1,8 @@
 /* What every program's main() shares: the standard flags, the config file
- * with its -o overrides, numeric socket addresses, parent directories, and
- * the -s admin request. */
+ * with its -o overrides, numeric socket addresses, parent directories, the
+ * -s admin request and -k, identity, signals, detaching. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,91 @@ int daemon_read_config(struct config *c, const struct daemon_flags *f,
 	for (i = 0; rc == 0 && i < f->noverrides; i++)
 		rc = config_set_override(c, f->overrides[i], err, err_size);
 	return rc;
+}
+
+/* Words without -s are fine after spec->verb (clientd's "ctl ..."). */
+static int verb_words(const struct daemon_spec *spec, const struct daemon_flags *f)
+{
+	return spec->verb && !f->client && !f->help && f->nwords > 0 &&
+	       !strcmp(f->words[0], spec->verb);
+}
+
+int daemon_setup(int argc, char **argv, const struct daemon_spec *spec,
+                 struct daemon_flags *f, struct config *c, char *err, size_t err_size)
+{
+	int rc;
+
+	err[0] = '\0';
+	signal(SIGPIPE, SIG_IGN);
+	/* Nothing to reload: a stray SIGHUP is never a reason to die. */
+	if (!spec->hup_reloads)
+		signal(SIGHUP, SIG_IGN);
+	rc = daemon_parse_flags(argc, argv, spec->default_conf, f, err, err_size);
+	if (rc && verb_words(spec, f)) {
+		rc = 0;
+		err[0] = '\0';
+	}
+	if (rc || f->help) {
+		f->usage = rc ? DAEMON_USAGE_SHORT : DAEMON_USAGE_FULL;
+		return rc;
+	}
+	if (keys_init() < 0 || config_init(c, spec->keys) < 0) {
+		snprintf(err, err_size, "cannot initialise");
+		return EXIT_TEMP;
+	}
+	if (daemon_read_config(c, f, err, err_size) < 0) {
+		config_release(c);
+		return EXIT_USAGE;
+	}
+	err[0] = '\0'; /* a missing default file said so, and is fine */
+	return DAEMON_GO;
+}
+
+int daemon_identity(struct identity *id, const char *path, char *err, size_t err_size)
+{
+	int rc = daemon_load_identity(id, path);
+
+	if (rc == 0)
+		return 0;
+	/* identity_load says -EACCES for a key others may read, too. */
+	snprintf(err, err_size, "event=key_failed path=%s err=\"%s\"%s", path, strerror(-rc),
+	         rc == -EACCES ? " hint=\"must be ours, mode 0600\"" : "");
+	return daemon_key_exit(rc);
+}
+
+/* -k: the key file's public key, or why not. */
+static int print_key(const char *prog, const char *path, char *out, size_t out_size)
+{
+	char why[CONFIG_VALUE_MAX + 128];
+	struct identity id;
+	int rc;
+
+	if ((rc = daemon_identity(&id, path, why, sizeof(why))) != 0) {
+		snprintf(out, out_size, "%s: %s", prog, why);
+		return rc;
+	}
+	if (out_size >= KEY_B64_LEN)
+		key_to_base64(id.pk, out);
+	else
+		rc = EXIT_USAGE;
+	identity_release(&id);
+	return rc;
+}
+
+int daemon_oneshot(const char *prog, const struct daemon_flags *f, const struct config *c,
+                   int timeout_ms, char *out, size_t out_size)
+{
+	const char *path;
+
+	if (f->client) {
+		path = strcmp(f->client, "-") ? f->client : config_get(c, "admin_socket");
+		return daemon_client(prog, path ? path : "", f->nwords, f->words, timeout_ms, out,
+		                     out_size);
+	}
+	if (!f->print_key)
+		return DAEMON_GO;
+	path = config_get(c, "key_file");
+	return print_key(prog, path ? path : "", out, out_size);
 }
 
 int daemon_parse_sockaddr(const char *text, struct sockaddr_storage *ss)

@@ -31,6 +31,19 @@ struct daemon_flags {
 	int noverrides;
 	int nwords;            /* words after the flags (the -s request) */
 	char **words;
+	int usage;             /* set by daemon_setup: DAEMON_USAGE_* to print */
+};
+
+#define DAEMON_GO (-1)          /* daemon_setup: go on with the program */
+#define DAEMON_USAGE_SHORT 1    /* bad flags: the short usage, to stderr */
+#define DAEMON_USAGE_FULL 2     /* -h: the full usage, to stdout */
+
+/* What a daemon's main hands daemon_setup. */
+struct daemon_spec {
+	const char *default_conf;
+	const struct config_key *keys;
+	int hup_reloads;      /* SIGHUP is the program's own; else ignored */
+	const char *verb;     /* words without -s allowed when the first is this */
 };
 
 /*
@@ -44,6 +57,27 @@ int daemon_parse_flags(int argc, char **argv, const char *default_conf,
  * Returns 0 or a negative errno with "<file>:<line>: ..." or similar in err. */
 int daemon_read_config(struct config *c, const struct daemon_flags *f,
                        char *err, size_t err_size);
+
+/*
+ * The start every daemon's main shares, after log_init: SIGPIPE (and,
+ * unless spec->hup_reloads, SIGHUP) ignored, the flags, libsodium, c made
+ * from spec->keys and read (file, then -o). Returns DAEMON_GO with c to
+ * config_release later, or main's exit code with c released: 0 for -h,
+ * EXIT_USAGE for bad flags or config, EXIT_TEMP if initialising failed.
+ * Then err says what to print ("" for nothing) and f->usage which usage.
+ */
+int daemon_setup(int argc, char **argv, const struct daemon_spec *spec,
+                 struct daemon_flags *f, struct config *c, char *err, size_t err_size);
+
+/*
+ * -s or -k, after daemon_setup: the admin request (to f->client, "-" being
+ * the config's admin_socket) or the public key of the config's key_file
+ * (made when missing). Returns main's exit code with the reply, the key or
+ * "prog: why" in out, for main to print (stdout when 0, else stderr); or
+ * DAEMON_GO when neither flag was given.
+ */
+int daemon_oneshot(const char *prog, const struct daemon_flags *f, const struct config *c,
+                   int timeout_ms, char *out, size_t out_size);
 
 /* Numeric "IPv4:port" or "[IPv6]:port" (no DNS) into ss; -EINVAL if not. */
 int daemon_parse_sockaddr(const char *text, struct sockaddr_storage *ss);
@@ -72,6 +106,11 @@ int daemon_load_identity(struct identity *id, const char *path);
 /* main's exit code for a failed daemon_load_identity: EXIT_USAGE when the
  * file itself is wrong (-EACCES, -EINVAL), else EXIT_TEMP. */
 int daemon_key_exit(int rc);
+
+/* daemon_load_identity for main: 0, or its exit code (daemon_key_exit)
+ * with what to log in err: `event=key_failed path=.. err=".."` (and a hint
+ * for a key others may read). */
+int daemon_identity(struct identity *id, const char *path, char *err, size_t err_size);
 
 /* Starts sig[i] for signums[i], i < n, all calling cb. 0 or a negative errno;
  * the handles are initialised either way, so the caller closes them. */

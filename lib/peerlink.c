@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <uv.h>
 #include "backoff.h"
 #include "channel.h"
 #include "msg.h"
+#include "netaddr.h"
 #include "peerlink.h"
 
 #define DEFAULT_PING_MS 10000
@@ -348,6 +350,33 @@ int64_t peerlink_rtt_ms(const struct peerlink *pl)
 const uint8_t *peerlink_session_id(const struct peerlink *pl)
 {
 	return pl->state == PL_UP ? channel_session_id(pl->ch) : NULL;
+}
+
+int peerlink_local_endpoint(const struct peerlink *pl, unsigned port, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	int rc;
+
+	if (port == 0 || port > 65535 || size == 0)
+		return -EINVAL;
+	if (pl->state != PL_UP)
+		return -ENOTCONN;
+	if ((rc = channel_local_addr(pl->ch, &ss)) < 0)
+		return rc;
+	if (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr)) {
+		struct sockaddr_in s4; /* as a peer's IPv4 packets are seen */
+
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		memcpy(&s4.sin_addr, &((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[12], 4);
+		memcpy(&ss, &s4, sizeof(s4));
+	}
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	else if (ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	return netaddr_text((const struct sockaddr *)&ss, out, size);
 }
 
 uint64_t peerlink_connects(const struct peerlink *pl)

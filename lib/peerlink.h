@@ -59,6 +59,10 @@ void *peerlink_data(const struct peerlink *pl);
 int64_t peerlink_rtt_ms(const struct peerlink *pl);
 /* Session id the server gave the current stream (16 bytes), NULL while down. */
 const uint8_t *peerlink_session_id(const struct peerlink *pl);
+/* While up: "ip:port" of the stream's local address with `port` (1..65535)
+ * in place of its own, e.g. where a WireGuard port listens on the address
+ * the supernode is reached from. 0, -ENOTCONN while down, -EINVAL. */
+int peerlink_local_endpoint(const struct peerlink *pl, unsigned port, char *out, size_t size);
 /* How many times the stream has come up, for tests and metrics. */
 uint64_t peerlink_connects(const struct peerlink *pl);
 

@@ -96,10 +96,10 @@ static void admin_streams(void *ctx, int argc, char **argv, struct line_reply *r
 	uint64_t now = uv_now(sn->loop);
 
 	line_reply_kvf(r, "count", "%zu", n);
-	for (s = stream_server_head(sn->streams); s; s = s->next, i++) {
-		snprintf(v, sizeof(v), "%s,%s,%s,%llu", s->peer ? s->peer->hex : "-", s->addr,
+	for (s = stream_server_head(sn->streams); s; s = sn_stream_next(s), i++) {
+		snprintf(v, sizeof(v), "%s,%s,%s,%llu", s->peer ? s->peer->hex : "-", s->c.addr,
 		         s->peer ? role_name(s->peer->role) : "handshake",
-		         (unsigned long long)((now - channel_last_rx_ms(s->ch)) / 1000));
+		         (unsigned long long)((now - channel_last_rx_ms(s->c.ch)) / 1000));
 		if (reply_add(r, "stream", v) < 0) {
 			line_reply_kvf(r, "more", "%zu", n - i);
 			return;
@@ -115,7 +115,7 @@ static const char *state_name(enum sess_state s)
 }
 
 /* sessions: count=N session=<id>,<state>,<kind>,<path>,<client address>,<endpoint>,
- * <path choice: fixed|probing|direct|relay> */
+ * <path choice: fixed|probing|direct|relay|testing; origin: served, the origin punches and moves it> */
 static void admin_sessions(void *ctx, int argc, char **argv, struct line_reply *r)
 {
 	static const char *const kinds[] = { "local", "origin", "serve" };
@@ -130,7 +130,8 @@ static void admin_sessions(void *ctx, int argc, char **argv, struct line_reply *
 		         kinds[s->rec.kind], s->rec.path,
 		         s->rec.client_address[0] ? s->rec.client_address : "-",
 		         s->rec.endpoint[0] ? s->rec.endpoint : "-",
-		         s->punch ? pathsel_state_name(s->ps.state) : "fixed");
+		         s->punch ? pathsel_state_name(s->ps.state) :
+		         s->serve_punch ? "origin" : "fixed");
 		if (reply_add(r, "session", v) < 0) {
 			line_reply_kvf(r, "more", "%zu", n - i);
 			return;

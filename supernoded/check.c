@@ -7,6 +7,7 @@
 #include "check.h"
 #include "keys.h"
 #include "msg.h"
+#include "natclass.h"
 
 #define INFO_SESSIONS_MAX 4096
 
@@ -73,6 +74,8 @@ int check_setup_exit(const Supermesh__SetupExit *se)
 	if (se->session_id.len != MSG_ID_LEN || se->client_wg_pubkey.len != 32 ||
 	    se->exit_id.len != ID_PK_LEN || se->n_allowed_ips > CHECK_LIST_MAX ||
 	    !check_text(se->client_endpoint, CHECK_TEXT_MAX) ||
+	    (se->client_endpoint[0] &&
+	     natclass_endpoint_split(se->client_endpoint, NULL, 0, NULL) < 0) ||
 	    (se->relay_to[0] && !check_hostport(se->relay_to)) || se->keepalive_s > 3600)
 		return -EPROTO;
 	for (i = 0; i < se->n_allowed_ips; i++)
@@ -108,5 +111,12 @@ int check_candidate(const Supermesh__ExitCandidate *c, struct rank_cand *out)
 	out->load_pct = c->load_pct;
 	out->rtt_ms = c->rtt_ms ? c->rtt_ms : RANK_RTT_UNKNOWN;
 	out->bandwidth_bps = c->bandwidth_bps;
+	/* Only a hint for punching: a bad one is dropped, the exit kept. */
+	if (c->nat_class <= NAT_EDM && c->observed_endpoint[0] &&
+	    check_text(c->observed_endpoint, NATCLASS_EP_MAX) &&
+	    natclass_endpoint_split(c->observed_endpoint, NULL, 0, NULL) == 0) {
+		snprintf(out->observed, sizeof(out->observed), "%s", c->observed_endpoint);
+		out->nat_class = (int)c->nat_class;
+	}
 	return 0;
 }

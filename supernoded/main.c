@@ -68,8 +68,11 @@ static struct line_server *admin_srv;
 static const int signums[2] = { SIGTERM, SIGINT };
 static uv_signal_t sigs[2];
 
-static void usage(FILE *f)
+/* how: DAEMON_USAGE_SHORT (to stderr) or DAEMON_USAGE_FULL (to stdout). */
+static void usage(int how)
 {
+	FILE *f = how == DAEMON_USAGE_FULL ? stdout : stderr;
+
 	fprintf(f, "usage: supernoded [-dnv] [-c file] [-o key=value]\n"
 	           "       supernoded [-c file] [-o key=value] -k\n"
 	           "       supernoded [-c file] [-o key=value] -s path|- verb [word ...]\n"
@@ -186,25 +189,6 @@ static int settings_from(const struct config *c, struct sn_settings *s)
 	return settings_lists(c, s);
 }
 
-/* One admin request to a running supernoded. */
-static int run_client(const char *path, int argc, char **argv)
-{
-	char out[LINE_MAX_LEN + 1];
-	int rc = daemon_client("supernoded", path, argc, argv, CLIENT_TIMEOUT_MS, out, sizeof(out));
-
-	fprintf(rc ? stderr : stdout, "%s\n", out);
-	return rc;
-}
-
-static int load_identity(const char *path, struct identity *id)
-{
-	int rc = daemon_load_identity(id, path);
-
-	if (rc < 0)
-		log_errorx("event=key_failed path=%s err=\"%s\"", path, strerror(-rc));
-	return rc;
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
 	log_info("event=stopping signal=%d", signum);
@@ -254,12 +238,16 @@ static int start(uv_loop_t *loop, const struct config *c, const struct sn_settin
 
 static int run(const struct config *c, const struct sn_settings *s, int foreground)
 {
+	char err[CONFIG_VALUE_MAX + 128];
 	struct identity id;
 	uv_loop_t loop;
-	int ret = EXIT_TEMP, rc;
+	int ret, rc;
 
-	if ((rc = load_identity(config_get(c, "key_file"), &id)) < 0)
-		return daemon_key_exit(rc);
+	if ((ret = daemon_identity(&id, config_get(c, "key_file"), err, sizeof(err))) != 0) {
+		log_errorx("%s", err);
+		return ret;
+	}
+	ret = EXIT_TEMP;
 	if (uv_loop_init(&loop) < 0)
 		goto out;
 	if (start(&loop, c, s, &id) == 0) {
@@ -281,61 +269,37 @@ out:
 	return ret;
 }
 
-static int print_key(const char *path)
-{
-	struct identity id;
-	char b64[KEY_B64_LEN];
-
-	if (load_identity(path, &id) < 0)
-		return EXIT_TEMP;
-	key_to_base64(id.pk, b64);
-	printf("%s\n", b64);
-	identity_release(&id);
-	return 0;
-}
+static const struct daemon_spec spec = { .default_conf = DEFAULT_CONF, .keys = sn_keys };
 
 int main(int argc, char **argv)
 {
 	struct daemon_flags f;
 	struct sn_settings s;
 	struct config c;
-	char err[512];
-	int ret = EXIT_USAGE;
+	char err[LINE_MAX_LEN + 1];
+	int ret;
 
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, SIG_IGN); /* nothing to reload; never a reason to die */
 	log_init("supernoded", LOG_LVL_INFO);
-	if (daemon_parse_flags(argc, argv, DEFAULT_CONF, &f, err, sizeof(err)) != 0) {
-		fprintf(stderr, "supernoded: %s\n", err);
-		usage(stderr);
-		return EXIT_USAGE;
+	if ((ret = daemon_setup(argc, argv, &spec, &f, &c, err, sizeof(err))) != DAEMON_GO) {
+		if (err[0])
+			fprintf(stderr, "supernoded: %s\n", err);
+		if (f.usage)
+			usage(f.usage);
+		return ret;
 	}
-	if (f.help) {
-		usage(stdout);
-		return 0;
-	}
-	if (keys_init() < 0 || config_init(&c, sn_keys) < 0) {
-		fprintf(stderr, "supernoded: cannot initialise\n");
-		return EXIT_TEMP;
-	}
-	if (daemon_read_config(&c, &f, err, sizeof(err)) < 0) {
-		fprintf(stderr, "supernoded: %s\n", err);
-		goto out;
-	}
+	ret = EXIT_USAGE;
 	if (settings_from(&c, &s) < 0)
 		goto out;
 	log_set_level(f.verbose ? LOG_LVL_DEBUG
 	                        : (enum log_level)log_level_parse(config_get(&c, "log_level")));
-	if (f.client)
-		ret = run_client(strcmp(f.client, "-") ? f.client : config_get(&c, "admin_socket"),
-		                 f.nwords, f.words);
-	else if (f.check) {
+	if (f.client || (f.print_key && !f.check)) {
+		ret = daemon_oneshot("supernoded", &f, &c, CLIENT_TIMEOUT_MS, err, sizeof(err));
+		fprintf(ret ? stderr : stdout, "%s\n", err);
+	} else if (f.check) {
 		if (f.verbose)
 			config_dump(&c, stdout);
 		ret = 0;
-	} else if (f.print_key)
-		ret = print_key(config_get(&c, "key_file"));
-	else
+	} else
 		ret = run(&c, &s, f.foreground);
 out:
 	config_release(&c);

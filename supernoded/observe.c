@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "directory.h"
+#include "metrics_std.h"
 #include "peer.h"
 #include "peerlink.h"
 #include "reflect.h"
@@ -16,6 +17,7 @@
 
 static const char *const path_names[3] = { "direct", "relay", "relay_chain" };
 static const char *const nat_names[4] = { "none", "eim", "edm", "unknown" };
+static const char *const test_names[3] = { "ok", "failed", "unsupported" }; /* enum ps_test */
 
 /* A counter mirroring a total the daemon keeps itself (punch.c, stream.c). */
 static void mirror(struct metric *c, uint64_t total)
@@ -39,6 +41,8 @@ static void refresh(void *arg)
 	mirror(sn->m_upgrades, sn->path_upgrades);
 	mirror(sn->m_fallbacks, sn->path_fallbacks);
 	mirror(sn->m_punch_failed, sn->punch_failed);
+	for (i = 0; i < 3; i++)
+		mirror(sn->m_tests[i], sn->path_tests[i]);
 	mirror(sn->m_refused_rate, sn->refused_rate);
 	mirror(sn->m_flooded, sn->streams_flooded);
 	for (s = sn->sessions; s; s = s->next)
@@ -74,6 +78,15 @@ static int make_labelled(struct supernoded *sn)
 		                              "Peers by the NAT class the reflectors found.",
 		                              "nat", nat_names[i])))
 			return -ENOMEM;
+	for (i = 0; i < 3; i++) {
+		const char *const labels[] = { "result", test_names[i], NULL };
+
+		if (!(sn->m_tests[i] = metrics_counter_new_labels(
+		              sn->metrics, "supernode_path_tests_total",
+		              "Out-of-band tests of a direct path before a relay -> direct move, "
+		              "by result.", labels)))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -81,21 +94,19 @@ static int make_series(struct supernoded *sn)
 {
 	struct metrics *m = sn->metrics;
 
-	sn->m_streams = metrics_gauge_new(m, "active_streams_total",
-	                                  "Authenticated peer streams open now.");
-	sn->m_auth = metrics_counter_new(m, "stream_auth_failures_total",
-	                                 "Streams refused at authentication (policy, rate "
-	                                 "limit, capacity, bad signature or clock skew).");
-	sn->m_rtt = metrics_histogram_new(m, "peer_heartbeat_latency_ms",
-	                                  "Heartbeat round trip to basenoded and remote "
-	                                  "supernodes, sampled once per heartbeat.",
-	                                  metrics_rtt_ms_bounds, metrics_rtt_ms_nbounds);
-	sn->m_cmd_lat = metrics_histogram_new(m, "command_latency_seconds",
-	                                      "From sending a command to its answer.",
-	                                      metrics_cmd_s_bounds, metrics_cmd_s_nbounds);
-	sn->m_cmd_ok = metrics_counter_new(m, "command_success_total", "Commands a peer applied.");
-	sn->m_cmd_fail = metrics_counter_new(m, "command_failure_total",
-	                                     "Commands refused or unanswered after every retry.");
+	if (metrics_std_new(m, &(struct metrics_std){
+	            .streams = &sn->m_streams, .auth_failures = &sn->m_auth,
+	            .rtt_ms = &sn->m_rtt, .cmd_latency = &sn->m_cmd_lat,
+	            .cmd_ok = &sn->m_cmd_ok, .cmd_fail = &sn->m_cmd_fail,
+	            .streams_help = "Authenticated peer streams open now.",
+	            .auth_help = "Streams refused at authentication (policy, rate limit, "
+	                         "capacity, bad signature or clock skew).",
+	            .rtt_help = "Heartbeat round trip to basenoded and remote supernodes, "
+	                        "sampled once per heartbeat.",
+	            .cmd_latency_help = "From sending a command to its answer.",
+	            .cmd_ok_help = "Commands a peer applied.",
+	            .cmd_fail_help = "Commands refused or unanswered after every retry." }) < 0)
+		return -ENOMEM;
 	sn->m_relays = metrics_gauge_new(m, "relay_sessions_active",
 	                                 "Relay sessions this supernode set up through wgrelay.");
 	sn->m_cpu = metrics_gauge_new(m, "supernode_cpu_pct",
@@ -157,6 +168,7 @@ void sn_metrics_release(struct supernoded *sn)
 	sn->m_refused_rate = sn->m_flooded = NULL;
 	memset(sn->m_path, 0, sizeof(sn->m_path));
 	memset(sn->m_nat, 0, sizeof(sn->m_nat));
+	memset(sn->m_tests, 0, sizeof(sn->m_tests));
 	metrics_free(sn->metrics);
 	sn->metrics = NULL;
 }

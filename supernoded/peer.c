@@ -134,7 +134,7 @@ int peer_is_up(const struct sn_peer *p)
 int peer_send(struct sn_peer *p, const Supermesh__ControlMessage *m)
 {
 	if (p->stream)
-		return msg_send(p->stream->ch, m);
+		return msg_send(p->stream->c.ch, m);
 	if (p->pl)
 		return peerlink_send(p->pl, m);
 	return -ENOTCONN;

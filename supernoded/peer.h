@@ -43,6 +43,9 @@ struct sn_peer {
 	struct exit_info exit;
 	/* endpoint discovery (reflect.c) */
 	char seen[2][NATCLASS_EP_MAX];  /* public ip:port each reflector saw, "" none */
+	char wg_local[NATCLASS_EP_MAX]; /* its WireGuard port at its own address, "" none;
+	                                 * only ever compared with seen[] */
+	int wg_local_bad;               /* the last one it sent was refused (logged) */
 	enum nat_class nat;
 	int reflected;                  /* added to the reflectors, ReflectorInfo sent */
 };

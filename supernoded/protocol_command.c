@@ -1,6 +1,6 @@
 /* Commands other peers send us (a client's DISCONNECT; a supernode's
- * SETUP_EXIT or DISCONNECT) with the journal that makes them idempotent,
- * and responses to the commands we sent. */
+ * SETUP_EXIT, PROBE_PATH or DISCONNECT) with the journal that makes them
+ * idempotent, and responses to the commands we sent. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,6 +111,8 @@ static int handle(struct sn_peer *p, const Supermesh__Command *c)
 	const ProtobufCBinaryData *pl = &c->payload;
 	Supermesh__Disconnect *d;
 	Supermesh__SetupExit *se;
+	Supermesh__ProbePath *pp;
+	int rc;
 
 	switch (c->type) {
 	case SUPERMESH__COMMAND_TYPE__DISCONNECT:
@@ -133,6 +135,14 @@ static int handle(struct sn_peer *p, const Supermesh__Command *c)
 		remote_serve_setup(p, c, se);
 		supermesh__setup_exit__free_unpacked(se, NULL);
 		return 0;
+	case SUPERMESH__COMMAND_TYPE__PROBE_PATH:
+		/* The origin's test of a session we serve (probe_remote.c). */
+		if (p->role != SUPERMESH__ROLE__ROLE_SUPERNODE)
+			break;
+		pp = supermesh__probe_path__unpack(NULL, pl->len, pl->data);
+		rc = pp ? probe_serve(p, c, pp) : -EPROTO;
+		supermesh__probe_path__free_unpacked(pp, NULL);
+		return rc;
 	default:
 		break;
 	}

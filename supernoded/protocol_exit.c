@@ -100,6 +100,9 @@ int exit_on_peer_request(struct sn_peer *p, const ControlMessage *m)
 		ent[i].behind_nat = c[i].behind_nat;
 		ent[i].load_pct = c[i].load_pct;
 		ent[i].bandwidth_bps = c[i].bandwidth_bps;
+		/* What our reflectors saw: the origin may punch to it. */
+		ent[i].observed_endpoint = c[i].observed;
+		ent[i].nat_class = (uint32_t)c[i].nat_class;
 		ptr[i] = &ent[i];
 	}
 	resp.request_id = r->request_id;

@@ -66,6 +66,7 @@ int link_on_info(struct sn_peer *p, const ControlMessage *m)
 		return -EPROTO;
 	}
 	p->synced = 1;
+	reflect_peer_local(p, i->wg_local_endpoint);
 	if (p->role == SUPERMESH__ROLE__ROLE_CLIENT)
 		punch_client_info(p, i);
 	if (p->role == SUPERMESH__ROLE__ROLE_EXIT) {

@@ -19,6 +19,8 @@ struct rank_cand {
 	uint32_t load_pct;
 	uint32_t rtt_ms;              /* RANK_RTT_UNKNOWN sorts last */
 	uint64_t bandwidth_bps;       /* 0: unknown */
+	char observed[RANK_HOST_MAX]; /* reflectors' view of its WireGuard port, "" none */
+	int nat_class;                /* enum nat_class of that view (NAT_UNKNOWN: none) */
 };
 
 /* What the client asked for; 0 fields mean "no limit". */

@@ -26,7 +26,9 @@ struct sn_reflect {
 	int reqs;                    /* requests in flight: they hold r */
 	unsigned have;               /* bit i: smrefl<i> is up */
 	unsigned ensuring;           /* bit i: its iface ensure is in flight */
-	unsigned listing;            /* bit i: its peer list is in flight */
+	unsigned listing;            /* bit i: its peer list (a page) is in flight */
+	unsigned paged;              /* bit i: past its first page; last[i] is set */
+	uint8_t last[REFLECT_N][32]; /* the last key of the page before */
 	uint8_t pub[REFLECT_N][32];
 	char ep[REFLECT_N][NATCLASS_EP_MAX];
 };
@@ -160,46 +162,79 @@ static struct sn_peer *peer_by_wg(struct supernoded *sn, const uint8_t key[32])
 	return NULL;
 }
 
-/* A reflector's view changed: classify again; log when the class moves. */
-static void observe(struct sn_peer *p, int idx, const char *ep)
+/* What the peer binds, to tell "none" from "eim": the WireGuard local
+ * endpoint it reported, else (an older exit) its configured endpoint. */
+static const char *local_endpoint(const struct sn_peer *p)
 {
-	enum nat_class nat;
+	if (p->wg_local[0])
+		return p->wg_local;
+	return p->role == SUPERMESH__ROLE__ROLE_EXIT ? p->exit.endpoint : "";
+}
 
-	if (!strcmp(p->seen[idx], ep))
-		return;
-	snprintf(p->seen[idx], sizeof(p->seen[idx]), "%s", ep);
-	nat = natclass_classify(p->role == SUPERMESH__ROLE__ROLE_EXIT ? p->exit.endpoint : "",
-	                        p->seen[0], p->seen[1]);
+static void classify(struct sn_peer *p, int idx, const char *ep)
+{
+	enum nat_class nat = natclass_classify(local_endpoint(p), p->seen[0], p->seen[1]);
+
 	log_info("event=peer_endpoint peer_id=%s reflector=%d endpoint=%s nat=%s", p->hex, idx,
-	         ep, natclass_name(nat));
+	         ep[0] ? ep : "-", natclass_name(nat));
 	p->nat = nat;
 	if (p->seen[0][0] && nat != NAT_UNKNOWN)
 		punch_peer_moved(p);
 }
 
-/* "ok count=N peer=B64,ENDPOINT,HANDSHAKE,RX,TX ..." */
-static void on_list(struct sn_reflect *r, int idx, int status, const char *reply)
+/* A reflector's view changed: classify again. */
+static void observe(struct sn_peer *p, int idx, const char *ep)
 {
-	char buf[LINE_MAX_LEN + 1], *argv[LINE_MAX_ARGS], *f[2], *save;
+	if (!strcmp(p->seen[idx], ep))
+		return;
+	snprintf(p->seen[idx], sizeof(p->seen[idx]), "%s", ep);
+	classify(p, idx, ep);
+}
+
+void reflect_peer_local(struct sn_peer *p, const char *ep)
+{
+	int bad = ep[0] && natclass_endpoint_split(ep, NULL, 0, NULL) < 0;
+
+	if (bad && !p->wg_local_bad) {
+		char shown[NATCLASS_EP_MAX];
+		size_t i;
+
+		snprintf(shown, sizeof(shown), "%s", ep);
+		for (i = 0; shown[i]; i++)
+			if (shown[i] <= ' ' || shown[i] > '~' || shown[i] == '"')
+				shown[i] = '_';
+		log_warnx("event=bad_wg_local_endpoint peer_id=%s endpoint=\"%s\" len=%zu",
+		          p->hex, shown, strlen(ep));
+	}
+	p->wg_local_bad = bad;
+	if (bad)
+		ep = ""; /* never trusted: as if not sent */
+	if (!strcmp(p->wg_local, ep))
+		return;
+	snprintf(p->wg_local, sizeof(p->wg_local), "%s", ep);
+	/* Sent after the reflectors saw it: the class may move to or from none. */
+	if (p->seen[0][0] && p->seen[1][0])
+		classify(p, 0, p->seen[0]);
+}
+
+/* The peer= words of one page; returns 1 and the page's last= key when
+ * more=1 says another page follows, else 0. */
+static int list_page(struct sn_reflect *r, int idx, char *buf, uint8_t last[32])
+{
+	char *argv[LINE_MAX_ARGS], *f[2], *save;
 	const char *why;
 	uint8_t key[32];
 	struct sn_peer *p;
-	int i, n;
+	int i, n, more = 0, has_last = 0;
 
-	r->listing &= ~(1u << idx);
-	if (status < 0 || line_reply_parse(reply, NULL, 0, NULL, 0) != 1) {
-		/* An err reply is worth seeing: "toolong" means more peers than
-		 * one reply line holds (about 40), and discovery stops. */
-		if (status == 0)
-			log_warnx("event=reflector_list_failed iface=smrefl%d reply=\"%s\"", idx,
-			          reply);
-		else
-			log_debug("event=reflector_list_failed iface=smrefl%d status=%d", idx, status);
-		return;
-	}
-	snprintf(buf, sizeof(buf), "%s", reply);
 	n = line_split(buf, strlen(buf), argv, LINE_MAX_ARGS, &why);
+	if (n < 0)
+		log_warnx("event=reflector_list_failed iface=smrefl%d error=\"%s\"", idx, why);
 	for (i = 1; i < n; i++) {
+		if (!strcmp(argv[i], "more=1"))
+			more = 1;
+		else if (!strncmp(argv[i], "last=", 5))
+			has_last = key_from_base64(argv[i] + 5, last) == 0;
 		if (strncmp(argv[i], "peer=", 5))
 			continue;
 		save = NULL;
@@ -209,6 +244,57 @@ static void on_list(struct sn_reflect *r, int idx, int status, const char *reply
 			continue;
 		observe(p, idx, natclass_endpoint_split(f[1], NULL, 0, NULL) == 0 ? f[1] : "");
 	}
+	return more && has_last;
+}
+
+static void on_list(struct sn_reflect *r, int idx, int status, const char *reply);
+
+/* Asks for the page after `last`; the listing bit stays set meanwhile, so
+ * the poll is one walk at a time. A key not above the previous page's
+ * would loop: the poll ends there. */
+static void next_page(struct sn_reflect *r, int idx, const uint8_t last[32])
+{
+	char req[96], name[16], b64[KEY_B64_LEN];
+
+	if (r->paged & (1u << idx) && memcmp(last, r->last[idx], 32) <= 0) {
+		log_warnx("event=reflector_list_failed iface=smrefl%d error=\"page out of order\"",
+		          idx);
+		return;
+	}
+	memcpy(r->last[idx], last, 32);
+	iface_name(idx, name, sizeof(name));
+	key_to_base64(last, b64);
+	snprintf(req, sizeof(req), "peer list %s after %s", name, b64);
+	if (request(r, idx, req, on_list) == 0)
+		r->listing |= 1u << idx;
+}
+
+/* "ok count=N [more=0|1 last=B64] peer=B64,ENDPOINT,HANDSHAKE,RX,TX ...":
+ * pages in key order until more=0, then this reflector's poll is done. */
+static void on_list(struct sn_reflect *r, int idx, int status, const char *reply)
+{
+	char buf[LINE_MAX_LEN + 1];
+	uint8_t last[32];
+	int more;
+
+	r->listing &= ~(1u << idx);
+	if (status < 0 || line_reply_parse(reply, NULL, 0, NULL, 0) != 1) {
+		r->paged &= ~(1u << idx); /* the next tick starts afresh */
+		if (status == 0) /* an err reply is worth seeing */
+			log_warnx("event=reflector_list_failed iface=smrefl%d reply=\"%s\"", idx,
+			          reply);
+		else
+			log_debug("event=reflector_list_failed iface=smrefl%d status=%d", idx, status);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", reply);
+	more = list_page(r, idx, buf, last);
+	if (more)
+		next_page(r, idx, last);
+	if (!(r->listing & (1u << idx)))
+		r->paged &= ~(1u << idx); /* the poll is complete (or gave up) */
+	else
+		r->paged |= 1u << idx;
 }
 
 static void on_timer(uv_timer_t *t)

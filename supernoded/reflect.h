@@ -22,6 +22,10 @@ void reflect_stop(struct supernoded *sn);
 /* A client or exit stream is synced: add its key to the reflectors and send
  * it ReflectorInfo (once the interfaces are up; else when they are). */
 void reflect_peer_up(struct sn_peer *p);
+/* The peer's InfoResponse wg_local_endpoint ("" none): kept if a numeric
+ * ip:port, else dropped with a log; only ever compared with what the
+ * reflectors see, and the peer is classified again when it changes. */
+void reflect_peer_local(struct sn_peer *p, const char *ep);
 /* The peer is freed: its key leaves the reflectors. */
 void reflect_peer_gone(struct sn_peer *p);
 /* 1 if the reflectors are up. */

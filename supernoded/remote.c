@@ -190,7 +190,11 @@ static void on_remote_done(void *arg, int status, const Supermesh__CommandRespon
 		         res.client_address);
 		snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s", res.exit_endpoint);
 		s->rec.path = res.path ? res.path : SUPERMESH__PATH_KIND__PATH_RELAY;
+		if (s->punch)
+			(void)punch_remote_result(s, res.path, res.exit_endpoint);
 		setup_done(s);
+		if (s->punch && s->state == SS_ACTIVE)
+			punch_started(s);
 	}
 	session_release(s);
 }
@@ -211,12 +215,17 @@ void remote_setup_attempt(struct sn_session *s)
 	se.client_wg_pubkey.len = 32;
 	se.session_id.data = s->rec.id;
 	se.session_id.len = MSG_ID_LEN;
-	se.client_endpoint = "";
+	/* Punching (a public exit is direct anyway): B points the exit at the
+	 * client's public endpoint and sets its relay up beside it, the
+	 * fallback we may move both to. */
+	s->punch = !rank_is_public(&s->cands[s->tried - 1]) &&
+	           punch_possible(s, &s->cands[s->tried - 1]);
+	se.client_endpoint = s->punch ? s->client_pub : "";
 	se.keepalive_s = sn->set.keepalive_s;
 	se.exit_id.data = s->cands[s->tried - 1].exit_id;
 	se.exit_id.len = ID_PK_LEN;
 	/* A chain needs B's relay to point ours at; force_relay is ours too. */
-	se.relay = sn->set.force_relay || sn->set.relay_chain;
+	se.relay = s->punch || sn->set.force_relay || sn->set.relay_chain;
 	se.relay_to = "";
 	session_hold(s);
 	if (sn_command_send(sn, SUPERMESH__COMMAND_TYPE__SETUP_EXIT, &se.base, b, on_remote_done,
@@ -278,9 +287,17 @@ void remote_serve_setup(struct sn_peer *origin, const Supermesh__Command *cmd,
 	if (s && s->rec.kind == SESS_SERVE && !memcmp(s->rec.remote_id, origin->id, ID_PK_LEN)) {
 		if (!memcmp(s->origin_cmd, cmd->command_id.data, MSG_ID_LEN))
 			return; /* a resend while we work on it: the answer will come */
+		if (se->repoint) {
+			punch_serve_repoint(s, origin, cmd, se);
+			return;
+		}
 		session_teardown(s, "superseded");
 	} else if (s) {
 		cmd_reply(origin, cmd->command_id.data, 0, "session_exists", NULL, 0);
+		return;
+	}
+	if (se->repoint) {
+		cmd_reply(origin, cmd->command_id.data, 0, "no_session", NULL, 0);
 		return;
 	}
 	if (serve_cand(peer_find(sn, se->exit_id.data), &c) < 0 ||
@@ -292,10 +309,13 @@ void remote_serve_setup(struct sn_peer *origin, const Supermesh__Command *cmd,
 	memcpy(s->rec.client_wg, se->client_wg_pubkey.data, 32);
 	memcpy(s->origin_cmd, cmd->command_id.data, MSG_ID_LEN);
 	s->want_relay = se->relay;
+	/* The origin punches: the exit goes to the client, our relay waits. */
+	s->serve_punch = se->relay && se->client_endpoint[0];
+	snprintf(s->client_pub, sizeof(s->client_pub), "%s", se->client_endpoint);
 	s->cands[0] = c;
 	s->ncands = 1;
-	log_info("event=serve_setup session_id=%s peer_id=%s relay=%d", s->hex, origin->hex,
-	         (int)se->relay);
+	log_info("event=serve_setup session_id=%s peer_id=%s relay=%d client_endpoint=%s", s->hex,
+	         origin->hex, (int)se->relay, s->serve_punch ? s->client_pub : "-");
 	setup_try_next(s);
 }
 

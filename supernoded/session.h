@@ -52,7 +52,7 @@ struct sn_session {
 	/* SERVE: the origin's SETUP_EXIT being answered */
 	uint8_t origin_cmd[MSG_ID_LEN];
 	int want_relay;
-	/* path choice (punch.c): LOCAL sessions between two punchable NATs */
+	/* path choice (punch.c): LOCAL or ORIGIN sessions between two punchable NATs */
 	int punch;                      /* set up with each other's public endpoint */
 	struct pathsel ps;
 	char client_pub[SN_HOST_MAX];   /* what the reflectors saw of each side */
@@ -61,8 +61,16 @@ struct sn_session {
 	uint64_t client_hs_ms;          /* the last one the client reported */
 	uint64_t client_rx;             /* its WireGuard rx bytes, last report */
 	uint64_t rx_at_ms;              /* loop time rx last grew (or direct began) */
+	uint64_t tx_mark;               /* the client's tx bytes when rx last grew */
+	uint64_t unanswered_ms;         /* data sent since then first seen; 0: none */
 	uint64_t asked_ms;              /* last InfoRequest to the client while probing */
 	int moving;                     /* a path change is in flight */
+	/* cross-region punching (punch_remote.c) */
+	char relay_ep[SN_HOST_MAX];     /* ORIGIN: B's relay, the client's fallback */
+	int serve_punch;                /* SERVE: the origin punches and moves the exit */
+	/* SERVE: the origin's PROBE_PATH at our exit (probe_remote.c) */
+	uint8_t serve_probe_cmd[MSG_ID_LEN]; /* the last one taken */
+	int serve_probing;                   /* it is at the exit now */
 };
 
 /* ---- session.c ---- */
@@ -125,8 +133,9 @@ void setup_fill_wireguard(struct sn_session *s, Supermesh__WireguardConfig *wg,
  * old_exit_wg names the peer it replaces (the same key for a path change). */
 void setup_send_rotate(struct sn_session *s);
 
-/* ---- punch.c: hole punching and the path choice of LOCAL sessions ---- */
-/* 1 when both sides' NATs can be punched and the reflectors saw both. */
+/* ---- punch.c: hole punching and the path choice of LOCAL and ORIGIN sessions ---- */
+/* 1 when both sides' NATs can be punched and reflectors saw both (ORIGIN:
+ * the exit as B's reflectors saw it, from its candidate). */
 int punch_possible(struct sn_session *s, const struct rank_cand *c);
 /* The session went active on punched endpoints: start the probe. */
 void punch_started(struct sn_session *s);
@@ -136,6 +145,42 @@ void punch_client_info(struct sn_peer *client, const Supermesh__InfoResponse *in
 void punch_sweep(struct supernoded *sn, uint64_t now);
 /* The reflectors saw a peer at a new public endpoint. */
 void punch_peer_moved(struct sn_peer *p);
+/* Does what pathsel asked (probe.c's test results come back this way). */
+void punch_act(struct sn_session *s, enum ps_action a);
+/* The client's WireGuard rx/tx bytes for the session, as reported at now. */
+void punch_note_counters(struct sn_session *s, uint64_t rx, uint64_t tx, uint64_t now);
+/* Why a direct path looks broken at now ("idle": keepalives missed,
+ * "unanswered": data sent and nothing back), or NULL. */
+const char *punch_silent_sign(const struct sn_session *s, uint64_t now);
+
+/* ---- punch_remote.c: the cross-region half of punching ---- */
+/* ORIGIN: fills se as the SETUP_EXIT { repoint } to B that moves the exit
+ * (ep: storage for its client_endpoint, "" to_relay: B's relay) and cep with
+ * the client's new endpoint; returns B, or NULL when there is no way. */
+struct sn_peer *punch_remote_side(struct sn_session *s, Supermesh__SetupExit *se, int to_relay,
+                                  char *ep, size_t ep_size, char *cep, size_t cep_size);
+/* ORIGIN: B's answer to the punching setup; 0 when B points the exit at the
+ * client (s->relay_ep set), -EPROTO when it relays only (punching off). */
+int punch_remote_result(struct sn_session *s, uint32_t path, const char *relay_ep);
+/* SERVE: the origin's SETUP_EXIT { repoint } for an active served session. */
+void punch_serve_repoint(struct sn_session *s, struct sn_peer *origin,
+                         const Supermesh__Command *cmd, const Supermesh__SetupExit *se);
+
+/* ---- probe.c: the out-of-band test before a relay -> direct move ---- */
+/* PA_TEST_DIRECT: PROBE_PATH to client and exit with one token; both
+ * answers go to pathsel_test_result, and a pass to the move. */
+void probe_test_start(struct sn_session *s);
+/* The error of a refused PROBE_PATH means the side cannot test at all. */
+int probe_error_unsupported(const char *error);
+/* How long a probe may run: well inside our command timeout. */
+uint32_t probe_test_ms(const struct supernoded *sn);
+
+/* ---- probe_remote.c: the exit side of an origin's test, on B ---- */
+/* SERVE: the origin's PROBE_PATH for a session we serve, forwarded to our
+ * exit; the exit's answer (or error) goes back to the origin. -EPROTO for
+ * a malformed one, else 0 (a refusal is answered). */
+int probe_serve(struct sn_peer *origin, const Supermesh__Command *cmd,
+                const Supermesh__ProbePath *pp);
 
 /* ---- remote.c ---- */
 void remote_start_lookup(struct sn_session *s);

@@ -67,6 +67,12 @@ static void setup_path(struct sn_session *s, const struct rank_cand *c)
 		 * starts on the exit's public endpoint. */
 		s->rec.path = SUPERMESH__PATH_KIND__PATH_DIRECT;
 		snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s", s->exit_pub);
+	} else if (s->serve_punch && s->rec.relay) {
+		/* Served, the origin punching: the exit points at the client;
+		 * the origin gets our relay as the fallback. */
+		s->rec.path = SUPERMESH__PATH_KIND__PATH_DIRECT;
+		snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s:%u",
+		         s->sn->set.relay_host, s->rec.client_port);
 	} else if (s->rec.relay) {
 		s->rec.path = SUPERMESH__PATH_KIND__PATH_RELAY;
 		snprintf(s->rec.endpoint, sizeof(s->rec.endpoint), "%s:%u",
@@ -165,7 +171,7 @@ static void on_relay_added(struct sn_session *s, int status)
 	 * its own packets open its NAT; when punching, to the client's public
 	 * endpoint instead, which opens its NAT to exactly that. */
 	snprintf(ep, sizeof(ep), "%s:%u", s->sn->set.relay_host, s->rec.exit_port);
-	send_setup(s, exit, s->punch ? s->client_pub : ep);
+	send_setup(s, exit, s->punch || s->serve_punch ? s->client_pub : ep);
 }
 
 static void own_setup(struct sn_session *s)
@@ -411,6 +417,8 @@ size_t setup_local_cands(struct supernoded *sn, struct rank_cand *out, size_t ma
 		/* Exits ping us, not we them: no RTT of our own to rank on. */
 		out[n].rtt_ms = RANK_RTT_UNKNOWN;
 		out[n].bandwidth_bps = p->exit.bandwidth_bps;
+		snprintf(out[n].observed, sizeof(out[n].observed), "%s", p->seen[0]);
+		out[n].nat_class = p->seen[0][0] ? (int)p->nat : NAT_UNKNOWN;
 		n++;
 	}
 	return n;

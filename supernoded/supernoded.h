@@ -85,6 +85,7 @@ struct supernoded {
 	uint64_t relays_active;
 	/* path choice totals (punch.c) */
 	uint64_t path_direct, path_upgrades, path_fallbacks, punch_failed;
+	uint64_t path_tests[3];          /* probe.c: by enum ps_test (ok, failed, unsupported) */
 	uint64_t journal_expired_ms;     /* loop time of the last journal expiry */
 	/* refusals before any crypto (per-IP rate) and streams cut for flooding */
 	uint64_t refused_rate, streams_flooded;
@@ -94,6 +95,7 @@ struct supernoded {
 	struct metric *m_streams, *m_auth, *m_rtt, *m_cmd_lat, *m_cmd_ok, *m_cmd_fail;
 	struct metric *m_relays, *m_cpu, *m_tx, *m_rx, *m_upgrades, *m_fallbacks;
 	struct metric *m_punch_failed, *m_refused_rate, *m_flooded, *m_path[3], *m_nat[4];
+	struct metric *m_tests[3];       /* supernode_path_tests_total by result */
 	uint64_t net_tx, net_rx, net_at_ms; /* last /proc/self/net/dev sample */
 };
 

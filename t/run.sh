@@ -43,7 +43,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		n=$(basename "$t")
 		selected "$n" || continue
 		if [ "${VALGRIND:-0}" = 1 ]; then
-			CK_FORK=no run_one "$n" 600 valgrind -q --error-exitcode=99 \
+			SM_TEST_SLOW=10 CK_FORK=no run_one "$n" 600 valgrind -q --error-exitcode=99 \
 				--leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
 		else
 			run_one "$n" 300 "$t"

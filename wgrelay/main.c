@@ -14,6 +14,7 @@
 #include "log.h"
 #include "observe.h"
 #include "httpd.h"
+#include "probe.h"
 #include "relay.h"
 #include "wg.h"
 #include "wgrelay.h"
@@ -195,6 +196,8 @@ static void on_signal(uv_signal_t *h, int signum)
 	wgrelay_metrics_stop(&s->met);
 	relay_table_free(s->w->relays);
 	s->w->relays = NULL;
+	probe_table_free(s->w->probes);
+	s->w->probes = NULL;
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 }

@@ -2,6 +2,7 @@
  * and the option and error helpers every verb file uses. */
 #include <errno.h>
 #include <string.h>
+#include "probe.h"
 #include "relay.h"
 #include "verbs.h"
 #include "wgrelay.h"
@@ -13,7 +14,7 @@ const struct verb wgrelay_verbs[] = {
 	{ "peer add", 4, 8, verb_peer_add,
 	  "NAME PUBKEY allowed-ips CIDR[,CIDR...]|none [endpoint HOST:PORT] [keepalive S]" },
 	{ "peer del", 2, 2, verb_peer_del, "NAME PUBKEY" },
-	{ "peer list", 1, 2, verb_peer_list, "NAME [PUBKEY]" },
+	{ "peer list", 1, 3, verb_peer_list, "NAME [PUBKEY | after PUBKEY]" },
 	{ "addr add", 2, 2, verb_addr_add, "NAME CIDR" },
 	{ "addr del", 2, 2, verb_addr_del, "NAME CIDR" },
 	{ "route add", 3, 5, verb_route_add, "CIDR dev NAME [table T]" },
@@ -25,6 +26,9 @@ const struct verb wgrelay_verbs[] = {
 	{ "relay add", 1, 5, verb_relay_add, "ID [rate BPS] [to HOST:PORT]" },
 	{ "relay del", 1, 1, verb_relay_del, "ID" },
 	{ "relay list", 0, 1, verb_relay_list, "[ID]" },
+	{ "probe start", 3, 5, verb_probe_start, "NAME TOKEN HOST:PORT [ms M]" },
+	{ "probe status", 1, 1, verb_probe_status, "TOKEN" },
+	{ "probe stop", 1, 1, verb_probe_stop, "TOKEN" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

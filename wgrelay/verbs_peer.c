@@ -1,5 +1,5 @@
 /* The peer verbs: add (replaces allowed ips, "none" for none; idempotent), del (absent is
- * ok), list (every peer in one reply line, see wgrelay(8)). */
+ * ok), list (peers sorted by key, paged to fit one reply line, see wgrelay(8)). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -151,31 +151,110 @@ static void reply_peer(struct line_reply *r, const struct wg_peer *p)
 	               p->last_handshake_sec, p->rx_bytes, p->tx_bytes);
 }
 
+/* The page's own words before the peers, worst case: " more=1 last=<b64>". */
+#define PAGE_HEAD_ROOM (sizeof(" more=1 last=") - 1 + KEY_B64_LEN)
+/* Words a reader's line_split takes, less "ok count more last". */
+#define PAGE_MAX_PEERS (LINE_MAX_ARGS - 4)
+
+static int peer_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct wg_peer *)a)->public_key,
+	              ((const struct wg_peer *)b)->public_key, WG_KEY_LEN);
+}
+
+/* Length of the peer's reply word (with its leading space), as line_reply_kv
+ * would escape it. */
+static size_t peer_word_len(const struct wg_peer *p)
+{
+	struct line_reply t;
+
+	line_reply_ok(&t);
+	reply_peer(&t, p);
+	return t.overflow ? LINE_MAX_LEN : t.len - 2;
+}
+
+/* One page from peers[from] (sorted): as many as fit beside the count and the
+ * paging words; a list that fits whole without `after` keeps the old shape. */
+static void reply_page(struct line_reply *r, const struct wg_device *dev, size_t from,
+                       int paging)
+{
+	char b64[KEY_B64_LEN];
+	size_t end = from, used;
+
+	line_reply_ok(r);
+	line_reply_kvf(r, "count", "%zu", dev->n_peers);
+	used = r->len + PAGE_HEAD_ROOM;
+	while (end < dev->n_peers && end - from < PAGE_MAX_PEERS) {
+		size_t n = peer_word_len(&dev->peers[end]);
+
+		if (used + n > LINE_MAX_LEN - 1) /* the '\n' */
+			break;
+		used += n;
+		end++;
+	}
+	if (paging || end < dev->n_peers) {
+		line_reply_kv(r, "more", end < dev->n_peers ? "1" : "0");
+		if (end > from) {
+			key_to_base64(dev->peers[end - 1].public_key, b64);
+			line_reply_kv(r, "last", b64);
+		}
+	}
+	for (; from < end; from++)
+		reply_peer(r, &dev->peers[from]);
+}
+
+/* NAME [PUBKEY] | NAME after PUBKEY; everything checked before the backend. */
+static int list_args(int argc, char **argv, uint8_t key[WG_KEY_LEN], struct line_reply *r)
+{
+	if (argc == 3 && strcmp(argv[1], "after")) {
+		line_reply_err(r, LINE_EUSAGE, "usage: peer list NAME [PUBKEY | after PUBKEY]");
+		return -EINVAL;
+	}
+	if (argc >= 2) {
+		char *nk[2] = { argv[0], argv[argc - 1] };
+
+		return check_name_key(nk, key, r);
+	}
+	if (parse_ifname(argv[0]) < 0) {
+		line_reply_err(r, LINE_EINVAL, "bad interface name (1-15 of a-z A-Z 0-9 _ . -)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void verb_peer_list(void *ctx, int argc, char **argv, struct line_reply *r)
 {
 	struct wgrelay *w = ctx;
 	struct wg_device *dev = NULL;
 	uint8_t key[WG_KEY_LEN];
-	size_t i, count = 0;
+	size_t i, from = 0;
 	int ret;
 
-	if (argc == 2 ? check_name_key(argv, key, r) < 0 : parse_ifname(argv[0]) < 0) {
-		if (argc != 2)
-			line_reply_err(r, LINE_EINVAL, "bad interface name (1-15 of a-z A-Z 0-9 _ . -)");
+	if (list_args(argc, argv, key, r) < 0)
 		return;
-	}
 	ret = w->wg->get(w->wg, argv[0], &dev);
 	if (ret < 0) {
 		verb_reply_errno(r, ret, "peer list", argv[0]);
 		return;
 	}
-	for (i = 0; i < dev->n_peers; i++)
-		if (argc < 2 || !memcmp(dev->peers[i].public_key, key, WG_KEY_LEN))
-			count++;
-	line_reply_ok(r);
-	line_reply_kvf(r, "count", "%zu", count);
-	for (i = 0; i < dev->n_peers; i++)
-		if (argc < 2 || !memcmp(dev->peers[i].public_key, key, WG_KEY_LEN))
+	if (argc == 2) { /* one peer: count is 0 or 1 as before */
+		line_reply_ok(r);
+		for (i = 0; i < dev->n_peers; i++)
+			if (!memcmp(dev->peers[i].public_key, key, WG_KEY_LEN))
+				break;
+		line_reply_kvf(r, "count", "%d", i < dev->n_peers);
+		if (i < dev->n_peers)
 			reply_peer(r, &dev->peers[i]);
+		goto out;
+	}
+	/* Sorted by key, a page starts after the caller's last key even when that
+	 * peer went away or others came meanwhile: none is skipped or repeated. */
+	if (dev->n_peers > 1)
+		qsort(dev->peers, dev->n_peers, sizeof(dev->peers[0]), peer_cmp);
+	if (argc == 3)
+		while (from < dev->n_peers && memcmp(dev->peers[from].public_key, key, WG_KEY_LEN) <= 0)
+			from++;
+	reply_page(r, dev, from, argc == 3);
+out:
 	wg_device_free(dev);
 }

@@ -7,12 +7,14 @@
 
 struct wg_backend;   /* wg.h: kernel or userspace WireGuard */
 struct relay_table;  /* relay.h: the ciphertext relay sessions */
+struct probe_table;  /* probe.h: direct-path probes */
 
 struct wgrelay {
 	uv_loop_t *loop;
 	int serving;                 /* 1 under -l: relay sessions need a running loop */
 	const struct wg_backend *wg; /* chosen at start-up */
 	struct relay_table *relays;  /* NULL unless serving */
+	struct probe_table *probes;  /* probe.h: made by the first probe verb */
 	char relay_bind[64];         /* address relay ports bind to (config relay_bind) */
 };
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # wgrelay builds a real WireGuard tunnel (wireguard-go backend) between two
 # namespaces joined by a veth: ping crosses it, peer add/del/list round-trip,
-# bad input changes nothing, iface del removes link and daemon, and the
+# 100 peers page through `peer list ... after` each once, bad input changes nothing, iface del removes link and daemon, and the
 # route and rule verbs make and remove what a full-tunnel client needs.
 . "$(dirname "$0")/lib.sh"
 need ip ping wireguard-go unshare mount
@@ -85,6 +85,39 @@ wr a peer del wg0 "$pb"
 wr a peer del wg0 "$pb"
 wr a peer list wg0 | grep -q '^ok count=0$' || fail "peer still listed"
 if pinging; then fail "ping passes without the peer"; fi
+
+say "100 peers: more than a reply line, paged in key order, each once"
+: >"$TMP/added"
+i=0
+while [ $i -lt 100 ]; do
+	k=$(head -c 32 /dev/urandom | base64)
+	wr a peer add wg0 "$k" allowed-ips none endpoint "[2001:db8::$i]:$((40000 + i))" >/dev/null ||
+		fail "peer add $i"
+	echo "$k" >>"$TMP/added"
+	i=$((i + 1))
+done
+: >"$TMP/listed"
+req="peer list wg0" pages=0
+while :; do
+	# shellcheck disable=SC2086
+	out=$(wr a $req) || fail "$req: $out"
+	[ "$(printf '%s\n' "$out" | wc -c)" -le 4096 ] || fail "page over 4096 bytes"
+	echo "$out" | grep -q '^ok count=100 ' || fail "page count: $out"
+	echo "$out" | tr ' ' '\n' | sed -n 's/^peer=\([^,]*\),.*/\1/p' >>"$TMP/listed"
+	pages=$((pages + 1))
+	[ $pages -lt 50 ] || fail "paging does not end"
+	echo "$out" | grep -q ' more=1 ' || break
+	req="peer list wg0 after $(echo "$out" | field last)"
+done
+echo "$pages pages"
+[ $pages -gt 1 ] || fail "100 peers in one page"
+while read -r k; do echo "$k" | base64 -d | od -An -tx1 | tr -d ' \n'; echo; done \
+	<"$TMP/listed" >"$TMP/listed.hex"
+LC_ALL=C sort -c "$TMP/listed.hex" || fail "pages not in key order"
+[ "$(sort "$TMP/added")" = "$(sort -u "$TMP/listed")" ] || fail "peers missing"
+[ "$(wc -l <"$TMP/listed")" -eq 100 ] || fail "a peer listed twice"
+while read -r k; do wr a peer del wg0 "$k" >/dev/null; done <"$TMP/added"
+wr a peer list wg0 | grep -q '^ok count=0$' || fail "paging peers not removed"
 
 say "routes and rules for a full tunnel (one-shot and stdin modes too)"
 wr a iface ensure wg0 fwmark 51820 | grep -q ' fwmark=51820 ' || fail "fwmark not set"

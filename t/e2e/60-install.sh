@@ -42,8 +42,11 @@ for p in $PROGS; do
 	grep -q -- "$p -d " "$u" || fail "$p.service does not run $p in the foreground"
 	case $p in
 	wgrelay|natctl)
-		grep -q '^AmbientCapabilities=CAP_NET_ADMIN$' "$u" || fail "$p: no CAP_NET_ADMIN"
-		grep -q '^CapabilityBoundingSet=CAP_NET_ADMIN$' "$u" || fail "$p: bounding set"
+		# wgrelay also needs CAP_NET_RAW, for probes' raw sockets
+		caps=CAP_NET_ADMIN
+		[ "$p" = natctl ] || caps="CAP_NET_ADMIN CAP_NET_RAW"
+		grep -q "^AmbientCapabilities=$caps\$" "$u" || fail "$p: not $caps"
+		grep -q "^CapabilityBoundingSet=$caps\$" "$u" || fail "$p: bounding set"
 		grep -q -- "-l /run/supermesh/$p.sock" "$u" || fail "$p: not serving its socket" ;;
 	*)
 		grep -q '^CapabilityBoundingSet=$' "$u" || fail "$p: capabilities not empty"

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The helpers run the way their systemd units start them: the unit's own
-# ExecStart line, as an unprivileged user whose only capability is the
-# unit's ambient CAP_NET_ADMIN, with no_new_privs. A caller of the same
-# group (as the daemons are) gets its verbs done, WireGuard interface and
-# nftables included; another user is refused; SIGTERM stops each cleanly.
+# ExecStart line, as an unprivileged user whose only capabilities are the
+# unit's ambient ones (CAP_NET_ADMIN; wgrelay also CAP_NET_RAW, for probes),
+# with no_new_privs. A caller of the same group (as the daemons are) gets
+# its verbs done, WireGuard interface, probes and nftables included; another
+# user is refused; SIGTERM stops each cleanly.
 . "$(dirname "$0")/lib.sh"
 need ip setpriv unshare mount mknod wireguard-go
 for p in wgrelay natctl; do [ -x "$BIN/$p" ] || skip "$p not built"; done
@@ -34,14 +35,14 @@ unit_caps() {
 	sed -n "s/^$2=//p" "$TOP/contrib/systemd/$1.service" |
 		tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\1/p' | tr 'A-Z\n' 'a-z,' | sed 's/,$//'
 }
-# start_unit NS PROG: the ExecStart, in its own mount namespace where
+# start_unit NS PROG CAPS: the ExecStart, in its own mount namespace where
 # /run/wireguard belongs to the user (the unit's RuntimeDirectory) and
 # /dev/net/tun is 0666 as udev makes it on a normal host.
 start_unit() {
 	cmd=$(unit_cmd "$2")
 	amb=$(unit_caps "$2" AmbientCapabilities) bnd=$(unit_caps "$2" CapabilityBoundingSet)
-	[ "$amb" = "+net_admin" ] && [ "$bnd" = "+net_admin" ] ||
-		fail "$2.service: capabilities are '$amb' / '$bnd', not CAP_NET_ADMIN"
+	[ "$amb" = "$3" ] && [ "$bnd" = "$3" ] ||
+		fail "$2.service: capabilities are '$amb' / '$bnd', not '$3'"
 	bg "$1" unshare -m sh -c "mount --make-rprivate / &&
 		mount -t tmpfs -o mode=0755,uid=$U,gid=$U tmpfs /run/wireguard &&
 		mkdir -p '$TMP/dev' && mount -t tmpfs tmpfs '$TMP/dev' &&
@@ -55,7 +56,7 @@ netns_add h
 [ -e /dev/net/tun ] || skip "no /dev/net/tun"
 
 say "wgrelay as its unit runs it"
-start_unit h wgrelay
+start_unit h wgrelay +net_admin,+net_raw
 WG=$LAST_PID
 [ "$(stat -c '%a %u %g' "$RUN/wgrelay.sock")" = "660 $U $U" ] || fail "wgrelay.sock mode/owner"
 wr() { as_daemon "$BIN/wgrelay" -s "$RUN/wgrelay.sock" "$@"; }
@@ -64,6 +65,11 @@ case $out in *backend=userspace*|*backend=kernel*) ;; *) fail "iface ensure: $ou
 wr addr add smu0 10.251.0.1/24 >/dev/null || fail "addr add"
 ip -n "$(ns h)" -br addr show smu0 | grep -q 10.251.0.1/24 || fail "no address on smu0"
 wr relay add r1 | grep -q '^ok id=r1 ' || fail "relay add"
+# A probe from smu0's port takes raw sockets: the unit's CAP_NET_RAW.
+T=0123456789abcdef0123456789abcdef
+out=$(wr probe start smu0 $T 127.0.0.1:9 ms 100) || fail "probe start: $out"
+probe_sent() { wr probe status $T | grep -Eq '^ok state=done seen=0 sent=[1-9]'; }
+wait_for 10 "the probe sent and done" probe_sent
 as_other "$BIN/wgrelay" -s "$RUN/wgrelay.sock" relay list >/dev/null 2>&1 &&
 	fail "another user was served by wgrelay"
 wr iface del smu0 >/dev/null || fail "iface del"
@@ -72,7 +78,7 @@ wait "$WG" || fail "wgrelay did not exit 0 on SIGTERM"
 [ ! -e "$RUN/wgrelay.sock" ] || fail "wgrelay left its socket"
 
 say "natctl as its unit runs it"
-start_unit h natctl
+start_unit h natctl +net_admin
 NC=$LAST_PID
 nc() { as_daemon "$BIN/natctl" -s "$RUN/natctl.sock" "$@"; }
 # The unit gives natctl no uplink of its own (that is /etc/supermesh's job),

@@ -13,10 +13,15 @@
 # itself would keep a conntrack entry for it, and that entry would make its
 # masquerade pick another port for the inside's answer: no punch then.)
 # CLI_PUBLIC=1 puts cli straight on inet at 192.0.2.2 instead.
+# NATPATH_CROSS=1 adds basenoded (base 198.51.100.2) and a second supernode
+# sna 198.51.100.10 serving region a, reflectors on too; cli connects to
+# sna (region a) and asks for region b: a cross-region session, the client
+# seen by sna's reflectors, the exits by snb's.
 
 NAT2_IP=198.51.100.42 CLI_NAT_IP=10.0.3.2
 NAT1_MODE=${NAT1_MODE:-eim} NAT2_MODE=${NAT2_MODE:-eim}
 REFL_PORT=51900
+NATPATH_CROSS=${NATPATH_CROSS:-0}
 
 # nat_router HOST INSIDE_HOST MODE: masquerade out of v-inet, drop new inbound.
 nat_router() {
@@ -36,6 +41,14 @@ nat_router() {
 
 natpath_net() {
 	for _h in inet snb exit1 nat1 exit2 cli; do netns_add "$_h"; done
+	if [ "$NATPATH_CROSS" = 1 ]; then
+		netns_add base
+		netns_add sna
+		link inet 198.51.100.1/29 base "$BASE_IP/29"
+		link inet 198.51.100.9/29 sna "$SNA_IP/29"
+		ip -n "$(ns base)" route add default via 198.51.100.1
+		ip -n "$(ns sna)" route add default via 198.51.100.9
+	fi
 	link inet 198.51.100.17/29 snb "$SNB_IP/29"
 	link inet 198.51.100.25/29 exit1 "$EXIT1_IP/29"
 	link inet 198.51.100.33/29 nat1 "$NAT1_IP/29"
@@ -60,60 +73,55 @@ natpath_net() {
 	nat_router nat1 exit2 "$NAT1_MODE"
 }
 
-# natpath_conf: snb (reflectors on), exit1, exit2, cli, all region b on snb.
+# natpath_sn_conf HOST IP REGION: a supernode with reflectors on (and
+# basenoded's address when NATPATH_CROSS=1), on stdout.
+natpath_sn_conf() {
+	common_conf "$1" supernoded
+	cat <<-EOF
+	listen = $2:7100
+	region = $3
+	public_address = $2:7100
+	relay_host = $2
+	wgrelay_socket = $TMP/$1.wg.sock
+	keepalive_s = 1
+	reflector_port = $REFL_PORT
+	EOF
+	[ "$NATPATH_CROSS" != 1 ] ||
+		printf 'basenoded = %s:7000\nbasenoded_keys = %s\n' "$BASE_IP" "$BASE_KEY"
+}
+
+# natpath_conf: snb (reflectors on), exit1, exit2, cli, all region b on snb;
+# with NATPATH_CROSS=1 also base and sna, and cli on sna in region a.
 natpath_conf() {
+	if [ "$NATPATH_CROSS" = 1 ]; then
+		common_conf base basenoded >"$TMP/base.conf"
+		echo "listen = $BASE_IP:7000" >>"$TMP/base.conf"
+		BASE_KEY=$(in_ns base "$BIN/basenoded" -c "$TMP/base.conf" -k)
+	fi
 	{
-		common_conf snb supernoded
-		cat <<-EOF
-		listen = $SNB_IP:7100
-		region = b
-		public_address = $SNB_IP:7100
-		relay_host = $SNB_IP
-		wgrelay_socket = $TMP/snb.wg.sock
-		keepalive_s = 1
-		reflector_port = $REFL_PORT
-		EOF
+		natpath_sn_conf snb "$SNB_IP" b
 		[ -z "${SNB_EXTRA:-}" ] || printf '%s\n' "$SNB_EXTRA"
 	} >"$TMP/snb.conf"
 	SNB_KEY=$(in_ns snb "$BIN/supernoded" -c "$TMP/snb.conf" -k)
-	for e in exit1 exit2; do
+	exits_conf "$SNB_IP" "$SNB_KEY"
+	if [ "$NATPATH_CROSS" = 1 ]; then
 		{
-			common_conf "$e" exitpeerd
-			cat <<-EOF
-			supernode = $SNB_IP:7100
-			supernode_key = $SNB_KEY
-			region = b
-			wgrelay_socket = $TMP/$e.wg.sock
-			natctl_socket = $TMP/$e.nat.sock
-			wg_iface = smexit0
-			wg_port = 51820
-			keepalive_s = 1
-			EOF
-		} >"$TMP/$e.conf"
-	done
-	printf 'pool = 10.200.1.0/24\npublic_endpoint = %s:51820\n' "$EXIT1_IP" >>"$TMP/exit1.conf"
-	printf 'pool = 10.200.2.0/24\n' >>"$TMP/exit2.conf"
-	{
-		common_conf cli clientd
-		cat <<-EOF
-		supernode = $SNB_IP:7100
-		supernode_key = $SNB_KEY
-		region = b
-		wgrelay_socket = $TMP/cli.wg.sock
-		api_socket = $TMP/cli.api.sock
-		wg_iface = smc0
-		wg_port = 51821
-		full_tunnel = yes
-		exit_timeout_s = 10
-		EOF
-	} >"$TMP/cli.conf"
+			natpath_sn_conf sna "$SNA_IP" a
+			[ -z "${SNA_EXTRA:-}" ] || printf '%s\n' "$SNA_EXTRA"
+		} >"$TMP/sna.conf"
+		SNA_KEY=$(in_ns sna "$BIN/supernoded" -c "$TMP/sna.conf" -k)
+		{ client_conf "$SNA_IP" "$SNA_KEY" a; echo "wg_port = 51821"; } >"$TMP/cli.conf"
+	else
+		{ client_conf "$SNB_IP" "$SNB_KEY" b; echo "wg_port = 51821"; } >"$TMP/cli.conf"
+	fi
 }
 
-# sn_peer_nat HEX: "class,seen" of one peer in snb's `peers` listing.
+# sn_peer_nat HEX [SN]: "class,seen" of one peer in the `peers` listing of
+# supernode SN (snb by default).
 sn_peer_nat() {
-	adm snb peers 2>/dev/null | tr ' ' '\n' | sed -n "s/^peer=$1,[a-z]*,[a-z]*,//p"
+	adm "${2:-snb}" peers 2>/dev/null | tr ' ' '\n' | sed -n "s/^peer=$1,[a-z]*,[a-z]*,//p"
 }
-peer_nat_is() { [ "$(sn_peer_nat "$1" | cut -d, -f1)" = "$2" ]; }
+peer_nat_is() { [ "$(sn_peer_nat "$1" "${3:-snb}" | cut -d, -f1)" = "$2" ]; }
 # id_of HOST: the hex peer id of a daemon (its -k key, base64, as snb lists hex).
 id_of() {
 	case $1 in exit*) p=exitpeerd ;; *) p=clientd ;; esac
@@ -124,7 +132,13 @@ id_of() {
 natpath_up() {
 	natpath_net
 	natpath_conf
+	if [ "$NATPATH_CROSS" = 1 ]; then
+		start_base
+		start_sn a
+	fi
 	start_sn b
+	[ "$NATPATH_CROSS" != 1 ] ||
+		wait_for 15 "both supernodes registered with basenoded" registered 2
 	for _e in "$@"; do start_exit "$_e"; done
 	wait_for 15 "$# exit(s) on snb" exit_count b "$#"
 	start_cli
@@ -165,7 +179,36 @@ stream_wait() {
 	cat "$TMP/stream.out"
 	STALL=$(field maxgap_ms <"$TMP/stream.out")
 }
-sn_session_is() { adm snb sessions 2>/dev/null | grep -q ",$1\$\|,$1 "; }
+# traffic_run SECONDS: a TCP stream (stream_start) and a ping every 100 ms
+# through the tunnel for SECONDS; prints both and sets SENT, LOST, STALL.
+traffic_run() {
+	stream_start "$1"
+	wait_for 5 "the stream connected" in_ns cli sh -c "ss -Htn 'dport = :9000' | grep -q ESTAB"
+	in_ns cli ping -n -q -c "$(($1 * 10))" -i 0.1 -W 1 "$TARGET" >"$TMP/ping.out" 2>&1 &
+	_ping=$!
+	track_pid "$_ping"
+	stream_wait
+	wait "$_ping" || true
+	cat "$TMP/ping.out"
+	SENT=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$TMP/ping.out")
+	LOST=$((SENT - $(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/ping.out")))
+}
+# path_tests RESULT [SN]: upgrade tests SN (snb by default) logged with RESULT.
+path_tests() { grep -c "event=path_test .*result=$1" "$TMP/${2:-snb}.log" || true; }
+# path_moves [SN]: SN's path changes to direct so far.
+path_moves() { grep -c "event=path_change .*to=direct" "$TMP/${1:-snb}.log" || true; }
+# tests_moved_nothing SN MOVES0: during traffic_run the retries were failed
+# tests (two at least), nothing moved and the relay carried the traffic.
+tests_moved_nothing() {
+	_f=$(path_tests failed "$1")
+	[ "$_f" -ge 2 ] || fail "fewer than two failed tests: $_f"
+	[ "$(path_moves "$1")" = "$2" ] || fail "a failed test moved the session"
+	[ "$(cli_field path)" = relay ] || fail "client is not on the relay"
+	[ "$LOST" -le 3 ] || fail "$LOST pings lost while the relay carried the traffic"
+	[ "$STALL" -lt 2500 ] || fail "stall of ${STALL} ms while only tests ran"
+}
+# sn_session_is CHOICE [SN]: a session of SN (snb by default) in that path choice.
+sn_session_is() { adm "${2:-snb}" sessions 2>/dev/null | grep -q ",$1\$\|,$1 "; }
 cut_nats() {
 	in_ns inet nft -f - <<-EOF2
 	table ip cut {

@@ -163,12 +163,19 @@ topo_conf() {
 	[ -z "${SNA_EXTRA:-}" ] || printf '%s\n' "$SNA_EXTRA" >>"$TMP/sna.conf"
 	SNA_KEY=$(in_ns sna "$BIN/supernoded" -c "$TMP/sna.conf" -k)
 	SNB_KEY=$(in_ns snb "$BIN/supernoded" -c "$TMP/snb.conf" -k)
+	exits_conf "$SNB_IP" "$SNB_KEY"
+	client_conf "$SNA_IP" "$SNA_KEY" a >"$TMP/cli.conf"
+}
+
+# exits_conf SN_IP SN_KEY: exit1 (public) and exit2 (pool only) of region b
+# on that supernode, into $TMP/exit1.conf and $TMP/exit2.conf.
+exits_conf() {
 	for e in exit1 exit2; do
 		{
 			common_conf "$e" exitpeerd
 			cat <<-EOF
-			supernode = $SNB_IP:7100
-			supernode_key = $SNB_KEY
+			supernode = $1:7100
+			supernode_key = $2
 			region = b
 			wgrelay_socket = $TMP/$e.wg.sock
 			natctl_socket = $TMP/$e.nat.sock
@@ -180,19 +187,21 @@ topo_conf() {
 	done
 	printf 'pool = 10.200.1.0/24\npublic_endpoint = %s:51820\n' "$EXIT1_IP" >>"$TMP/exit1.conf"
 	printf 'pool = 10.200.2.0/24\n' >>"$TMP/exit2.conf"
-	{
-		common_conf cli clientd
-		cat <<-EOF
-		supernode = $SNA_IP:7100
-		supernode_key = $SNA_KEY
-		region = a
-		wgrelay_socket = $TMP/cli.wg.sock
-		api_socket = $TMP/cli.api.sock
-		wg_iface = smc0
-		full_tunnel = yes
-		exit_timeout_s = 10
-		EOF
-	} >"$TMP/cli.conf"
+}
+
+# client_conf SN_IP SN_KEY REGION: cli's config on stdout (callers append).
+client_conf() {
+	common_conf cli clientd
+	cat <<-EOF
+	supernode = $1:7100
+	supernode_key = $2
+	region = $3
+	wgrelay_socket = $TMP/cli.wg.sock
+	api_socket = $TMP/cli.api.sock
+	wg_iface = smc0
+	full_tunnel = yes
+	exit_timeout_s = 10
+	EOF
 }
 
 # start_daemon HOST PROG: the daemon from its config; waits for its admin socket.

@@ -1,6 +1,7 @@
 /* Tests' HTTP client: a blocking request from a thread while the test's
  * loop serves it, so the server under test stays single-threaded. Static
- * functions, included by test_httpd.c and test_clientd_api.c. */
+ * functions, included by test_httpd.c and (through clientd_api_fixture.h)
+ * test_clientd_api.c and test_clientd_cli.c. */
 #ifndef T_HTTP_FAKE_H
 #define T_HTTP_FAKE_H
 

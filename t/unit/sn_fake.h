@@ -30,6 +30,11 @@ struct fake {
 	Supermesh__RotatePeer *rotate;
 	int reflector_infos;           /* ReflectorInfo messages received */
 	uint64_t handshake_ms;         /* client: last_handshake_ms in InfoResponse */
+	uint64_t rx_bytes, tx_bytes;   /* client: its WireGuard counters */
+	int live;                      /* answers InfoRequest as a live tunnel (rx grows) */
+	int info_requests;
+	/* answers PROBE_PATH when set (else: ok, nothing seen) */
+	void (*on_probe)(struct fake *f, const Supermesh__Command *c);
 };
 
 /* A fake wgrelay: records every relay verb, answers fixed ports. */
@@ -148,6 +153,8 @@ static void send_info(struct fake *f)
 		si.session_id.data = f->session;
 		si.session_id.len = MSG_ID_LEN;
 		si.last_handshake_ms = f->handshake_ms;
+		si.rx_bytes = f->rx_bytes;
+		si.tx_bytes = f->tx_bytes;
 		i.sessions = &sp;
 		i.n_sessions = 1;
 	}
@@ -202,6 +209,10 @@ static void exit_setup(struct fake *f, const Supermesh__Command *c)
 
 static void on_command(struct fake *f, const Supermesh__Command *c)
 {
+	if (c->type == SUPERMESH__COMMAND_TYPE__PROBE_PATH && f->on_probe) {
+		f->on_probe(f, c);
+		return;
+	}
 	if (c->type == SUPERMESH__COMMAND_TYPE__SETUP_EXIT) {
 		exit_setup(f, c);
 		return;
@@ -232,6 +243,12 @@ static void fake_message(struct peerlink *pl, const Supermesh__ControlMessage *m
 		on_command(f, m->command);
 	} else if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO) {
 		f->reflector_infos++;
+	} else if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_INFO_REQUEST) {
+		f->info_requests++;
+		if (f->live) {
+			f->rx_bytes += 32; /* the other side's keepalive came in */
+			send_info(f);
+		}
 	} else if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND_RESPONSE) {
 		f->cmd_oks += m->command_response->ok;
 	} else if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_RESPONSE) {

@@ -354,7 +354,7 @@ START_TEST(new_stream_replaces_old)
 	ck_assert_int_eq(a2.closed, 0);
 	e = directory_find(&bn.dir, a1.id.pk);
 	ck_assert_ptr_nonnull(e);
-	ck_assert_uint_eq(stream_server_count(bn.streams), 1);
+	ck_assert_uint_eq(stream_server_count(bn.streams, 0), 1);
 	fake_stop(&a2);
 	fake_stop(&a1);
 	ck_assert(run_until_registered("", 0));
@@ -372,7 +372,7 @@ START_TEST(silent_stream_evicted)
 	/* No Ping follows: after 300 ms of silence the stream is dropped. */
 	ck_assert(run_until(&a.closed));
 	ck_assert_uint_eq(bn.dir.n, 0);
-	ck_assert_uint_eq(stream_server_count(bn.streams), 0);
+	ck_assert_uint_eq(stream_server_count(bn.streams, 0), 0);
 	fake_stop(&a);
 }
 END_TEST
@@ -438,7 +438,7 @@ START_TEST(over_max_streams_closed)
 	ck_assert(run_until(&b.closed));
 	ck_assert_int_eq(b.opened, 0);
 	ck_assert_int_eq(a.closed, 0);
-	ck_assert_uint_eq(stream_server_count(bn.streams), 1);
+	ck_assert_uint_eq(stream_server_count(bn.streams, 0), 1);
 	fake_stop(&a);
 	fake_stop(&b);
 }

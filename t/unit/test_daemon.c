@@ -1,7 +1,7 @@
 /* Tests for lib/daemon.c: flag combinations and their errors, reading the
  * config file (missing default vs explicit) then -o in order, numeric socket
  * addresses, creating a file's parent directory, socket modes, the -s
- * request, and the main() plumbing: key file, key exit codes, signals. */
+ * request. main()'s plumbing is in test_daemon_setup.c. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,23 +17,13 @@
 #include <unistd.h>
 #include "daemon.h"
 #include "line.h"
+#include "daemon_args.h"
 
-#define DEF_CONF "/nonexistent/supermesh/test.conf"
-
-static struct daemon_flags f;
-static char err[256];
-
-/* Parses a NULL-terminated list of words as argv (argv[0] is "prog"). */
 static int parse_argv(char **words)
 {
-	static char *argv[DAEMON_MAX_OVERRIDES * 2 + 16];
-	int argc = 0;
+	int argc;
+	char **argv = argv_of(words, &argc);
 
-	argv[argc++] = (char *)"prog";
-	while (*words)
-		argv[argc++] = *words++;
-	argv[argc] = NULL;
-	err[0] = '\0';
 	return daemon_parse_flags(argc, argv, DEF_CONF, &f, err, sizeof(err));
 }
 
@@ -135,11 +125,6 @@ START_TEST(flags_override_limit)
 }
 END_TEST
 
-static const struct config_key keys[] = {
-	{ "name", CFG_STR, "node", 0, 0, "name" },
-	{ "port", CFG_INT, "7000", 1, 65535, "port" },
-	{ NULL, 0, NULL, 0, 0, NULL },
-};
 
 /* Writes text into a fresh temp file; its path goes into path. */
 static void write_conf(char *path, size_t size, const char *text)
@@ -398,77 +383,6 @@ START_TEST(client_failures)
 }
 END_TEST
 
-START_TEST(identity_file)
-{
-	char base[] = "/tmp/test_daemon_key_XXXXXX", dir[128], path[256];
-	struct identity a, b;
-
-	ck_assert_int_eq(keys_init(), 0);
-	ck_assert_ptr_nonnull(mkdtemp(base));
-	snprintf(dir, sizeof(dir), "%s/keys", base);
-	snprintf(path, sizeof(path), "%s/id.key", dir);
-	/* The directory is made, the key created, then loaded the same. */
-	ck_assert_int_eq(daemon_load_identity(&a, path), 0);
-	ck_assert_int_eq(daemon_load_identity(&b, path), 0);
-	ck_assert_mem_eq(a.pk, b.pk, ID_PK_LEN);
-	identity_release(&a);
-	identity_release(&b);
-	/* A key others may read is the operator's error, not a retry. */
-	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_int_eq(daemon_load_identity(&a, path), -EACCES);
-	ck_assert_int_eq(daemon_key_exit(-EACCES), EXIT_USAGE);
-	unlink(path);
-	rmdir(dir);
-	/* A file where the directory should be. */
-	ck_assert_int_eq(close(open(dir, O_CREAT | O_WRONLY, 0600)), 0);
-	ck_assert_int_eq(daemon_load_identity(&a, path), -ENOTDIR);
-	unlink(dir);
-	rmdir(base);
-}
-END_TEST
-
-START_TEST(key_exit_codes)
-{
-	ck_assert_int_eq(daemon_key_exit(-EACCES), EXIT_USAGE);
-	ck_assert_int_eq(daemon_key_exit(-EINVAL), EXIT_USAGE);
-	ck_assert_int_eq(daemon_key_exit(-ENOENT), EXIT_TEMP);
-	ck_assert_int_eq(daemon_key_exit(-EIO), EXIT_TEMP);
-	ck_assert_int_eq(daemon_key_exit(-ENOSPC), EXIT_TEMP);
-}
-END_TEST
-
-static int got[2];
-
-static void on_sig(uv_signal_t *h, int signum)
-{
-	got[h->data == &got[0] ? 0 : 1] = signum;
-}
-
-START_TEST(signals_started)
-{
-	static const int signums[2] = { SIGUSR1, SIGUSR2 };
-	uv_signal_t sigs[2];
-	uv_loop_t loop;
-	uint64_t end;
-
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	ck_assert_int_eq(daemon_signals(&loop, sigs, signums, 2, on_sig), 0);
-	sigs[0].data = &got[0];
-	sigs[1].data = &got[1];
-	ck_assert_int_eq(raise(SIGUSR2), 0);
-	ck_assert_int_eq(raise(SIGUSR1), 0);
-	end = uv_hrtime() + 5000000000ULL;
-	while ((!got[0] || !got[1]) && uv_hrtime() < end)
-		uv_run(&loop, UV_RUN_NOWAIT);
-	ck_assert_int_eq(got[0], SIGUSR1);
-	ck_assert_int_eq(got[1], SIGUSR2);
-	uv_close((uv_handle_t *)&sigs[0], NULL);
-	uv_close((uv_handle_t *)&sigs[1], NULL);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-}
-END_TEST
-
 int main(void)
 {
 	Suite *s = suite_create("daemon");
@@ -490,9 +404,6 @@ int main(void)
 	tcase_add_test(tc, mode_text);
 	tcase_add_test(tc, client_request);
 	tcase_add_test(tc, client_failures);
-	tcase_add_test(tc, identity_file);
-	tcase_add_test(tc, key_exit_codes);
-	tcase_add_test(tc, signals_started);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

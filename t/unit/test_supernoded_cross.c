@@ -2,7 +2,10 @@
  * supernoded cores (A serves r1 and the client, B serves r2 and the exits),
  * fake wgrelays for both. Proves ExitRegionRequest -> pooled stream ->
  * ExitPeerRequest -> SETUP_EXIT { exit_id } through B, B's relay, rotation
- * when B loses the exit, teardown through B, and the relay chain on A. */
+ * when B loses the exit, teardown through B, and the relay chain on A; and
+ * cross-region punching: A decides from its own view of the client and B's
+ * of the exit, moves the exit through B to B's relay when the punch fails.
+ * The fixture is sn_cross.h's (shared with test_supernoded_cross_probe.c). */
 /* protobuf-c's __INIT macros and string literals in messages cast const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
 #include <check.h>
@@ -16,6 +19,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <uv.h>
+#include "../../supernoded/check.h"
 #include "../../supernoded/directory.h"
 #include "../../supernoded/peer.h"
 #include "../../supernoded/session.h"
@@ -26,188 +30,7 @@
 #include "msg.h"
 #include "peerlink.h"
 #include "sn_fake.h"
-
-static struct supernoded *sa, *sb;
-static struct identity ida, idb;
-static struct fake_wgr wa, wb;
-static struct fake e1, e2, c1;
-static char tmpdir[64], bn_bin[512], dba[128];
-static pid_t bn_pid;
-static struct sockaddr_storage bn_addr;
-static uint8_t bn_key[ID_PK_LEN];
-
-/* build/<O>/t/test_x -> build/<O>/bin/basenoded */
-static int find_basenoded(void)
-{
-	char self[400];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n <= 0)
-		return 0;
-	self[n] = '\0';
-	if (!(slash = strrchr(self, '/')))
-		return 0;
-	*slash = '\0';
-	if (!(slash = strrchr(self, '/')))
-		return 0;
-	*slash = '\0';
-	snprintf(bn_bin, sizeof(bn_bin), "%s/bin/basenoded", self);
-	return access(bn_bin, X_OK) == 0;
-}
-
-static uint16_t free_port(void)
-{
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
-
-static void bn_key_read(const char *keyopt)
-{
-	char cmd[1200], line[128];
-	FILE *p;
-
-	snprintf(cmd, sizeof(cmd), "%s -o %s -k", bn_bin, keyopt);
-	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), p));
-	pclose(p);
-	line[strcspn(line, "\n")] = '\0';
-	ck_assert_int_eq(key_from_base64(line, bn_key), 0);
-}
-
-static void bn_start(void)
-{
-	char listen[64], keyopt[128], state[128], admin[128];
-	struct stat st;
-	uint16_t port = free_port();
-	int i;
-
-	snprintf(listen, sizeof(listen), "listen=127.0.0.1:%u", port);
-	snprintf(keyopt, sizeof(keyopt), "key_file=%s/bn.key", tmpdir);
-	snprintf(state, sizeof(state), "state_dir=%s/bn", tmpdir);
-	snprintf(admin, sizeof(admin), "admin_socket=%s/bn.sock", tmpdir);
-	bn_key_read(keyopt);
-	uv_ip4_addr("127.0.0.1", port, (struct sockaddr_in *)&bn_addr);
-	bn_pid = fork();
-	ck_assert_int_ge(bn_pid, 0);
-	if (bn_pid == 0) {
-		execl(bn_bin, "basenoded", "-d", "-o", listen, "-o", keyopt, "-o", state, "-o",
-		      admin, "-o", "log_level=error", (char *)NULL);
-		_exit(127);
-	}
-	/* Listening once its admin socket exists (made after the listener). */
-	for (i = 0; i < 250 && stat(admin + strlen("admin_socket="), &st) < 0; i++)
-		usleep(20000);
-	ck_assert_int_lt(i, 250);
-}
-
-static void core_new(struct supernoded **out, struct identity *id, const char *region,
-                     struct fake_wgr *w, int chain, const char *db,
-                     const struct sockaddr_storage *at)
-{
-	struct sn_settings set;
-	struct sockaddr_storage ss;
-	char err[256], ip[64];
-
-	sn_settings_default(&set);
-	if (at)
-		set.listen = *at;
-	else
-		uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&set.listen);
-	snprintf(set.region, sizeof(set.region), "%s", region);
-	snprintf(set.wgrelay_socket, sizeof(set.wgrelay_socket), "%s", w->path);
-	set.relay_chain = chain;
-	set.cmd_timeout_ms = 1000;
-	set.cmd_retries = 2;
-	set.auth_rate = 0;
-	set.bn_addr[0] = bn_addr;
-	memcpy(set.bn_key[0], bn_key, ID_PK_LEN);
-	set.nbn = 1;
-	ck_assert_msg(sn_core_new(&loop, &set, id, db, out, err, sizeof(err)) == 0, "%s", err);
-	/* The port is the kernel's choice: tell basenoded the real one. The
-	 * link registers from a later loop turn, after its handshake. */
-	ck_assert_int_eq(sn_listen_addr(*out, &ss), 0);
-	inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip));
-	snprintf((*out)->set.public_address, sizeof((*out)->set.public_address), "%s:%u", ip,
-	         ntohs(((struct sockaddr_in *)&ss)->sin_port));
-}
-
-static int registered(void)
-{
-	return directory_up(sa->dir) == 1 && directory_up(sb->dir) == 1;
-}
-
-static void setup_with(int chain)
-{
-	ck_assert_int_eq(keys_init(), 0);
-	log_init("test", LOG_LVL_ERROR);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sn_cross_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	memset(&e1, 0, sizeof(e1));
-	memset(&e2, 0, sizeof(e2));
-	memset(&c1, 0, sizeof(c1));
-	bn_pid = 0;
-	if (!find_basenoded())
-		return;
-	bn_start();
-	fake_wgr_start(&wa, tmpdir, "wga.sock", "41001", "41002");
-	fake_wgr_start(&wb, tmpdir, "wgb.sock", "42001", "42002");
-	ck_assert_int_eq(identity_generate(&ida), 0);
-	ck_assert_int_eq(identity_generate(&idb), 0);
-	snprintf(dba, sizeof(dba), "%s/a.db", tmpdir);
-	core_new(&sa, &ida, "r1", &wa, chain, dba, NULL);
-	core_new(&sb, &idb, "r2", &wb, 0, NULL, NULL);
-	ck_assert(run_until(registered));
-	run_for(200); /* RegisterSupernode follows the link coming up */
-}
-
-static void setup(void) { setup_with(0); }
-static void setup_chain(void) { setup_with(1); }
-
-static void teardown(void)
-{
-	char cmd[128];
-	int status;
-
-	if (bn_pid > 0) {
-		fake_release(&e1);
-		fake_release(&e2);
-		fake_release(&c1);
-		sn_core_stop(sa);
-		sn_core_stop(sb);
-		line_server_free(wa.srv);
-		line_server_free(wb.srv);
-		uv_run(&loop, UV_RUN_DEFAULT);
-		sn_core_destroy(sa);
-		sn_core_destroy(sb);
-		identity_release(&ida);
-		identity_release(&idb);
-		kill(bn_pid, SIGTERM);
-		ck_assert_int_eq(waitpid(bn_pid, &status, 0), bn_pid);
-		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static int exits_on_b(void)
-{
-	return peer_count(sb, SUPERMESH__ROLE__ROLE_EXIT, 1) == 2 && e1.up && e2.up;
-}
-
-static int c1_up(void) { return c1.up > 0; }
-static int c1_answered(void) { return c1.responses > 0; }
+#include "sn_cross.h"
 
 static Supermesh__ExitResponse *cross_exit(void)
 {
@@ -331,6 +154,202 @@ START_TEST(origin_restart_keeps_remote_session)
 }
 END_TEST
 
+static int a_direct(void) { return sa->sessions && sa->sessions->ps.state == PS_DIRECT; }
+
+START_TEST(cross_punch_goes_direct)
+{
+	Supermesh__ExitResponse *r;
+
+	if (!bn_pid)
+		return;
+	r = punch_exit(NAT_EIM);
+	ck_assert_msg(r->ok, "error %s", r->error);
+	/* Each side got the other's public endpoint, through B for the exit. */
+	ck_assert_int_eq(r->path, SUPERMESH__PATH_KIND__PATH_DIRECT);
+	ck_assert_str_eq(r->wireguard->endpoint, "203.0.113.1:51820");
+	ck_assert_str_eq(e1.setup_client_ep, "203.0.113.2:40000");
+	/* B's relay waits beside it as the fallback; A's wgrelay is untouched. */
+	ck_assert(relay_seen(&wb, "add "));
+	ck_assert_int_eq(wa.n, 0);
+	ck_assert_int_eq(sa->sessions->rec.kind, SESS_ORIGIN);
+	ck_assert(sa->sessions->punch);
+	ck_assert_int_eq(sa->sessions->ps.state, PS_PROBING);
+	ck_assert_str_eq(sa->sessions->relay_ep, "127.0.0.1:42001");
+	ck_assert(sb->sessions->serve_punch);
+	ck_assert_int_eq(sb->sessions->rec.path, SUPERMESH__PATH_KIND__PATH_DIRECT);
+	/* The client reports a handshake: direct, no path change. */
+	c1.handshake_ms = 1700000000000ULL;
+	send_info(&c1);
+	ck_assert(run_until(a_direct));
+	ck_assert_uint_eq(sa->path_direct, 1);
+	ck_assert_int_eq(e1.setups, 1);
+	ck_assert_int_eq(c1.rotates, 0);
+}
+END_TEST
+
+static int a_on_relay(void) { return c1.rotates == 1 && sb->sessions && !sb->sessions->moving; }
+
+START_TEST(cross_punch_falls_back_to_b_relay)
+{
+	Supermesh__ExitResponse *r;
+
+	if (!bn_pid)
+		return;
+	r = punch_exit(NAT_EIM);
+	ck_assert(r->ok);
+	ck_assert_int_eq(r->path, SUPERMESH__PATH_KIND__PATH_DIRECT);
+	/* No handshake: after the 5 s probe A moves the exit through B to B's
+	 * relay (SETUP_EXIT { repoint } again), then the client. */
+	ck_assert(run_until(a_on_relay) || run_until(a_on_relay));
+	ck_assert_int_eq(e1.setups, 2);
+	ck_assert_str_eq(e1.setup_client_ep, "127.0.0.1:42002");
+	ck_assert_int_eq(c1.rotate->path, SUPERMESH__PATH_KIND__PATH_RELAY);
+	ck_assert_str_eq(c1.rotate->wireguard->endpoint, "127.0.0.1:42001");
+	ck_assert_mem_eq(c1.rotate->old_exit_pubkey.data, e1.wg, 32);
+	ck_assert_mem_eq(c1.rotate->wireguard->exit_pubkey.data, e1.wg, 32);
+	ck_assert_int_eq(sa->sessions->ps.state, PS_RELAY);
+	ck_assert_uint_eq(sa->punch_failed, 1);
+	ck_assert_uint_eq(sa->path_fallbacks, 1);
+	/* B kept its session and its relay, the exit now on it. */
+	ck_assert_uint_eq(session_count(sb, 1), 1);
+	ck_assert_int_eq(sb->sessions->rec.path, SUPERMESH__PATH_KIND__PATH_RELAY);
+	ck_assert(sb->sessions->serve_punch); /* the origin still decides */
+	ck_assert(!relay_seen(&wb, "del "));
+	ck_assert_int_eq(e1.disconnects, 0);
+}
+END_TEST
+
+START_TEST(cross_edm_exit_relayed_at_once)
+{
+	Supermesh__ExitResponse *r;
+
+	if (!bn_pid)
+		return;
+	r = punch_exit(NAT_EDM);
+	ck_assert(r->ok);
+	ck_assert_int_eq(r->path, SUPERMESH__PATH_KIND__PATH_RELAY);
+	ck_assert_str_eq(r->wireguard->endpoint, "127.0.0.1:42001");
+	ck_assert_str_eq(e1.setup_client_ep, "127.0.0.1:42002");
+	ck_assert(!sa->sessions->punch);
+	ck_assert(!sb->sessions->serve_punch);
+}
+END_TEST
+
+/* B's side of SETUP_EXIT { repoint }, called as if from A's stream. */
+static void repoint(const uint8_t cmd_id[MSG_ID_LEN], const uint8_t *sid, const uint8_t *exit_id,
+                    const char *ep)
+{
+	Supermesh__Command c = SUPERMESH__COMMAND__INIT;
+	Supermesh__SetupExit se = SUPERMESH__SETUP_EXIT__INIT;
+
+	se.session_id.data = (uint8_t *)sid;
+	se.session_id.len = MSG_ID_LEN;
+	se.client_wg_pubkey.data = c1.wg;
+	se.client_wg_pubkey.len = 32;
+	se.exit_id.data = (uint8_t *)exit_id;
+	se.exit_id.len = ID_PK_LEN;
+	se.client_endpoint = (char *)ep;
+	se.relay = 1;
+	se.repoint = 1;
+	se.relay_to = "";
+	c.command_id.data = (uint8_t *)cmd_id;
+	c.command_id.len = MSG_ID_LEN;
+	c.type = SUPERMESH__COMMAND_TYPE__SETUP_EXIT;
+	ck_assert_int_eq(check_setup_exit(&se), 0);
+	remote_serve_setup(peer_find(sb, ida.pk), &c, &se);
+}
+
+static int b_repointed(void) { return e1.setups == 2 && !sb->sessions->moving; }
+
+START_TEST(serve_repoint_idempotent)
+{
+	uint8_t id1[MSG_ID_LEN], id2[MSG_ID_LEN], other[MSG_ID_LEN];
+	const uint8_t *sid;
+
+	if (!bn_pid)
+		return;
+	ck_assert(punch_exit(NAT_EIM)->ok);
+	sid = sb->sessions->rec.id;
+	msg_new_id(id1);
+	msg_new_id(id2);
+	msg_new_id(other);
+	/* To B's relay: the exit is re-pointed, the session and relay stay. */
+	repoint(id1, sid, e1.id.pk, "");
+	repoint(id1, sid, e1.id.pk, ""); /* a resend while it works: not again */
+	ck_assert(run_until(b_repointed));
+	ck_assert_str_eq(e1.setup_client_ep, "127.0.0.1:42002");
+	ck_assert_int_eq(sb->sessions->rec.path, SUPERMESH__PATH_KIND__PATH_RELAY);
+	repoint(id1, sid, e1.id.pk, ""); /* the same command, answered already */
+	run_for(200);
+	ck_assert_int_eq(e1.setups, 2);
+	/* Another exit, or a session B does not serve: refused, nothing made. */
+	repoint(id2, sid, e2.id.pk, "203.0.113.2:40000");
+	repoint(other, other, e1.id.pk, "203.0.113.2:40000");
+	run_for(200);
+	ck_assert_int_eq(e1.setups, 2);
+	ck_assert_int_eq(e2.setups, 0);
+	ck_assert_uint_eq(session_count(sb, 0), 1);
+	ck_assert(!relay_seen(&wb, "del "));
+}
+END_TEST
+
+/* What B says of an exit is a hint: a bad one is dropped, the exit kept. */
+START_TEST(candidate_observed_checked)
+{
+	static const struct { const char *ep; uint32_t nat; int keep; } cases[] = {
+		{ "203.0.113.1:51820", 2, 1 },
+		{ "[2001:db8::1]:51820", 1, 1 },
+		{ "203.0.113.1:51820", 4, 0 },      /* class out of range */
+		{ "exit.example:51820", 2, 0 },     /* not numeric */
+		{ "203.0.113.1:0", 2, 0 },
+		{ "203.0.113.1:51820 x", 2, 0 },
+		{ "", 2, 0 },
+	};
+	Supermesh__ExitCandidate c = SUPERMESH__EXIT_CANDIDATE__INIT;
+	struct rank_cand rc;
+	uint8_t id[ID_PK_LEN] = { 1 }, wg[32] = { 2 };
+	size_t i;
+
+	c.exit_id.data = id;
+	c.exit_id.len = ID_PK_LEN;
+	c.wg_pubkey.data = wg;
+	c.wg_pubkey.len = 32;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c.observed_endpoint = (char *)cases[i].ep;
+		c.nat_class = cases[i].nat;
+		ck_assert_int_eq(check_candidate(&c, &rc), 0);
+		ck_assert_str_eq(rc.observed, cases[i].keep ? cases[i].ep : "");
+		ck_assert_int_eq(rc.nat_class, cases[i].keep ? (int)cases[i].nat : NAT_UNKNOWN);
+	}
+}
+END_TEST
+
+/* B points its exit at what A sends as the client's endpoint: numeric only. */
+START_TEST(setup_exit_client_endpoint_checked)
+{
+	static const struct { const char *ep; int ok; } cases[] = {
+		{ "", 1 }, { "203.0.113.2:40000", 1 }, { "[2001:db8::2]:40000", 1 },
+		{ "client.example:40000", 0 }, { "203.0.113.2", 0 }, { "203.0.113.2:70000", 0 },
+	};
+	Supermesh__SetupExit se = SUPERMESH__SETUP_EXIT__INIT;
+	uint8_t sid[MSG_ID_LEN] = { 3 }, wg[32] = { 4 }, id[ID_PK_LEN] = { 5 };
+	size_t i;
+
+	se.session_id.data = sid;
+	se.session_id.len = MSG_ID_LEN;
+	se.client_wg_pubkey.data = wg;
+	se.client_wg_pubkey.len = 32;
+	se.exit_id.data = id;
+	se.exit_id.len = ID_PK_LEN;
+	se.relay = 1;
+	se.repoint = 1;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		se.client_endpoint = (char *)cases[i].ep;
+		ck_assert_int_eq(check_setup_exit(&se), cases[i].ok ? 0 : -EPROTO);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("supernoded_cross");
@@ -341,6 +360,12 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, cross_region_relay_rotation_teardown);
 	tcase_add_test(tc, origin_restart_keeps_remote_session);
+	tcase_add_test(tc, cross_punch_goes_direct);
+	tcase_add_test(tc, cross_punch_falls_back_to_b_relay);
+	tcase_add_test(tc, cross_edm_exit_relayed_at_once);
+	tcase_add_test(tc, serve_repoint_idempotent);
+	tcase_add_test(tc, candidate_observed_checked);
+	tcase_add_test(tc, setup_exit_client_endpoint_checked);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tc2, setup_chain, teardown);
 	tcase_set_timeout(tc2, 20);

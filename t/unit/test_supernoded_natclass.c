@@ -12,6 +12,21 @@ START_TEST(public_when_seen_where_it_binds)
 }
 END_TEST
 
+/* A client on a public address: its wg_local_endpoint (listen port at the
+ * address of its control stream) is what both reflectors see. Without it, the
+ * same observations are only "eim". */
+START_TEST(public_client_by_wg_local_endpoint)
+{
+	ck_assert_int_eq(natclass_classify("198.51.100.7:40123", "198.51.100.7:40123",
+	                                   "198.51.100.7:40123"), NAT_NONE);
+	ck_assert_int_eq(natclass_classify("", "198.51.100.7:40123", "198.51.100.7:40123"),
+	                 NAT_EIM);
+	/* Behind a NAT that kept the port, only the address differs. */
+	ck_assert_int_eq(natclass_classify("10.0.0.7:40123", "198.51.100.7:40123",
+	                                   "198.51.100.7:40123"), NAT_EIM);
+}
+END_TEST
+
 START_TEST(same_mapping_both_reflectors_is_eim)
 {
 	/* Unknown local, or a local that differs (the port was rewritten). */
@@ -92,6 +107,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("classify");
 
 	tcase_add_test(tc, public_when_seen_where_it_binds);
+	tcase_add_test(tc, public_client_by_wg_local_endpoint);
 	tcase_add_test(tc, same_mapping_both_reflectors_is_eim);
 	tcase_add_test(tc, different_port_or_ip_is_edm);
 	tcase_add_test(tc, missing_or_malformed_is_unknown);

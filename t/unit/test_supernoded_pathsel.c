@@ -1,6 +1,7 @@
 /* supernoded's path choice: direct first, relay after 5 s without a
  * handshake, retries from the relay at 60 s doubling to 1 h, reset on an
- * address change but never sooner than the hold-down, and the counters. */
+ * address change but never sooner than the hold-down, and the counters;
+ * with can_test, retries tested out of band before anything moves. */
 #include <check.h>
 #include "../../supernoded/pathsel.h"
 
@@ -160,7 +161,7 @@ END_TEST
 
 START_TEST(custom_opts_and_names)
 {
-	struct pathsel_opts o = { 100, 1000, 3000, 50 };
+	struct pathsel_opts o = { 100, 1000, 3000, 50, 0, 0 };
 
 	pathsel_init(&ps, &o);
 	pathsel_start(&ps, 0, 1);
@@ -180,6 +181,131 @@ START_TEST(custom_opts_and_names)
 }
 END_TEST
 
+/* ---- retries tested out of band first (can_test) ---- */
+
+static void setup_test(void)
+{
+	struct pathsel_opts o = { 0, 0, 0, 0, 1, 0 };
+
+	pathsel_init(&ps, &o);
+	pathsel_start(&ps, 0, 1);
+	pathsel_tick(&ps, 5 * S);                    /* relay, next at 65 s */
+}
+
+START_TEST(retry_from_relay_tests_first)
+{
+	setup_test();
+	ck_assert_uint_eq(ps.o.test_ms, 30 * S);
+	ck_assert_int_eq(pathsel_tick(&ps, 65 * S - 1), PA_NONE);
+	ck_assert_int_eq(pathsel_tick(&ps, 65 * S), PA_TEST_DIRECT);
+	ck_assert_int_eq(ps.state, PS_TESTING);
+	ck_assert_uint_eq(ps.tests, 1);
+	ck_assert_uint_eq(pathsel_due(&ps), 95 * S);
+	/* Not probing: a handshake or a lost direct path mean nothing. */
+	ck_assert_int_eq(pathsel_handshake(&ps, 66 * S), PA_NONE);
+	ck_assert_int_eq(pathsel_direct_lost(&ps, 66 * S), PA_NONE);
+	ck_assert_int_eq(pathsel_tick(&ps, 94 * S), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_TESTING);
+	ck_assert_str_eq(pathsel_state_name(PS_TESTING), "testing");
+}
+END_TEST
+
+START_TEST(test_ok_probes_and_counts_upgrade)
+{
+	setup_test();
+	pathsel_tick(&ps, 65 * S);
+	ck_assert_int_eq(pathsel_test_result(&ps, 68 * S, PT_OK), PA_TRY_DIRECT);
+	ck_assert_int_eq(ps.state, PS_PROBING);
+	ck_assert_int_eq(ps.from_relay, 1);
+	ck_assert_uint_eq(pathsel_due(&ps), 73 * S);
+	ck_assert_int_eq(pathsel_handshake(&ps, 69 * S), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_DIRECT);
+	ck_assert_uint_eq(ps.upgrades, 1);
+	ck_assert_uint_eq(ps.fallbacks, 1);
+	/* A late or repeated result changes nothing. */
+	ck_assert_int_eq(pathsel_test_result(&ps, 70 * S, PT_FAILED), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_DIRECT);
+}
+END_TEST
+
+START_TEST(test_ok_but_no_handshake_falls_back)
+{
+	setup_test();
+	pathsel_tick(&ps, 65 * S);
+	pathsel_test_result(&ps, 68 * S, PT_OK);
+	ck_assert_int_eq(pathsel_tick(&ps, 73 * S), PA_USE_RELAY);
+	ck_assert_uint_eq(ps.fallbacks, 2);
+	ck_assert_uint_eq(ps.failed_punches, 2);
+	/* And the next retry is tested again. */
+	ck_assert_uint_eq(pathsel_due(&ps), 193 * S);
+	ck_assert_int_eq(pathsel_tick(&ps, 193 * S), PA_TEST_DIRECT);
+}
+END_TEST
+
+START_TEST(test_failed_stays_on_relay_and_doubles)
+{
+	setup_test();
+	pathsel_tick(&ps, 65 * S);
+	ck_assert_int_eq(pathsel_test_result(&ps, 68 * S, PT_FAILED), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_RELAY);
+	ck_assert_uint_eq(ps.failed_punches, 2);
+	ck_assert_uint_eq(ps.fallbacks, 1);          /* nothing moved: no fallback */
+	ck_assert_uint_eq(pathsel_due(&ps), 188 * S); /* 120 s after the failure */
+	ck_assert_uint_eq(ps.retry_ms, 240 * S);
+	ck_assert_int_eq(pathsel_tick(&ps, 188 * S), PA_TEST_DIRECT);
+	ck_assert_int_eq(pathsel_test_result(&ps, 189 * S, PT_FAILED), PA_NONE);
+	ck_assert_uint_eq(pathsel_due(&ps), 429 * S);
+	ck_assert_uint_eq(ps.tests, 2);
+	ck_assert_uint_eq(ps.upgrades, 0);
+}
+END_TEST
+
+START_TEST(test_without_result_fails_at_deadline)
+{
+	setup_test();
+	pathsel_tick(&ps, 65 * S);
+	ck_assert_int_eq(pathsel_tick(&ps, 95 * S), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_RELAY);
+	ck_assert_uint_eq(ps.failed_punches, 2);
+	ck_assert_uint_eq(ps.fallbacks, 1);
+	ck_assert_uint_eq(pathsel_due(&ps), 215 * S);
+	/* The result arriving after the deadline is ignored. */
+	ck_assert_int_eq(pathsel_test_result(&ps, 96 * S, PT_OK), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_RELAY);
+}
+END_TEST
+
+START_TEST(test_unsupported_turns_testing_off)
+{
+	setup_test();
+	pathsel_tick(&ps, 65 * S);
+	ck_assert_int_eq(pathsel_test_result(&ps, 66 * S, PT_UNSUPPORTED), PA_TRY_DIRECT);
+	ck_assert_int_eq(ps.state, PS_PROBING);
+	ck_assert_int_eq(ps.o.can_test, 0);
+	ck_assert_int_eq(pathsel_tick(&ps, 71 * S), PA_USE_RELAY);
+	/* The old behaviour from now on: the next retry moves the peers. */
+	ck_assert_int_eq(pathsel_tick(&ps, 191 * S), PA_TRY_DIRECT);
+	ck_assert_uint_eq(ps.tests, 1);
+}
+END_TEST
+
+START_TEST(test_addr_change)
+{
+	setup_test();
+	/* On the relay with testing on, a prompt retry is a test too. */
+	ck_assert_int_eq(pathsel_addr_change(&ps, 30 * S, 1), PA_TEST_DIRECT);
+	ck_assert_int_eq(ps.state, PS_TESTING);
+	/* While testing: only the backoff resets. */
+	ck_assert_int_eq(pathsel_addr_change(&ps, 31 * S, 1), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_TESTING);
+	/* No longer punchable: a passed test moves nothing, no more tries. */
+	ck_assert_int_eq(pathsel_addr_change(&ps, 32 * S, 0), PA_NONE);
+	ck_assert_int_eq(pathsel_test_result(&ps, 33 * S, PT_OK), PA_NONE);
+	ck_assert_int_eq(ps.state, PS_RELAY);
+	ck_assert_uint_eq(pathsel_due(&ps), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("supernoded_pathsel");
@@ -196,6 +322,13 @@ static Suite *suite(void)
 	tcase_add_test(tc, addr_change_to_unpunchable_stops_tries);
 	tcase_add_test(tc, addr_change_while_direct_or_probing_only_resets);
 	tcase_add_test(tc, custom_opts_and_names);
+	tcase_add_test(tc, retry_from_relay_tests_first);
+	tcase_add_test(tc, test_ok_probes_and_counts_upgrade);
+	tcase_add_test(tc, test_ok_but_no_handshake_falls_back);
+	tcase_add_test(tc, test_failed_stays_on_relay_and_doubles);
+	tcase_add_test(tc, test_without_result_fails_at_deadline);
+	tcase_add_test(tc, test_unsupported_turns_testing_off);
+	tcase_add_test(tc, test_addr_change);
 	suite_add_tcase(s, tc);
 	return s;
 }

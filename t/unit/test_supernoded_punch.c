@@ -211,13 +211,37 @@ START_TEST(punch_then_direct_on_handshake)
 	ck_assert_int_eq(only_session()->ps.state, PS_PROBING);
 	ck_assert(only_session()->rec.relay); /* the fallback is ready */
 	cl.handshake_ms = 1700000000000ULL;
+	cl.live = 1; /* keepalives keep arriving over the direct path */
 	send_info(&cl);
 	run_for(300);
 	ck_assert_int_eq(only_session()->ps.state, PS_DIRECT);
 	ck_assert_uint_eq(sn->path_direct, 1);
-	run_for(5500); /* past the probe deadline: stays direct */
+	run_for(5500); /* past the probe deadline and the idle bound: stays direct */
+	ck_assert_int_ge(cl.info_requests, 4); /* asked every keepalive (1 s) while direct */
 	ck_assert_int_eq(cl.rotates, 0);
 	ck_assert_int_eq(ex.setups, 1);
+}
+END_TEST
+
+/* Direct, then nothing comes in any more: back to the relay, same key. */
+START_TEST(silent_direct_falls_back)
+{
+	ex_seen[0] = ex_seen[1] = "203.0.113.1:51820";
+	cl_seen[0] = cl_seen[1] = "203.0.113.2:40000";
+	start_both(NAT_EIM, NAT_EIM);
+	request_exit(&cl, "r1");
+	ck_assert(run_until(cl_answered));
+	cl.handshake_ms = 1700000000000ULL;
+	send_info(&cl);
+	run_for(300);
+	ck_assert_int_eq(only_session()->ps.state, PS_DIRECT);
+	ck_assert(run_until(cl_rotated));
+	ck_assert_int_eq(cl.rotate->path, SUPERMESH__PATH_KIND__PATH_RELAY);
+	ck_assert_mem_eq(cl.rotate->old_exit_pubkey.data, cl.rotate->wireguard->exit_pubkey.data,
+	                 32);
+	ck_assert_int_eq(only_session()->ps.state, PS_RELAY);
+	ck_assert_uint_eq(sn->path_fallbacks, 1);
+	ck_assert_uint_eq(sn->punch_failed, 0); /* the punch worked; the path broke later */
 }
 END_TEST
 
@@ -269,6 +293,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, reflectors_classify);
 	tcase_add_test(tc, punch_then_direct_on_handshake);
 	tcase_add_test(tc, punch_fails_to_relay);
+	tcase_add_test(tc, silent_direct_falls_back);
 	tcase_add_test(tc, edm_client_relayed_at_once);
 	suite_add_tcase(s, tc);
 	return s;

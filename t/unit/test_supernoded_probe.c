@@ -1,0 +1,378 @@
+/* supernoded's tested upgrades on loopback: a punched LOCAL session is put
+ * on the relay, then each retry sends PROBE_PATH to the client (towards the
+ * exit's public endpoint) and the exit (towards the client's) with one
+ * token. Fake peers answer: not seen -> nothing is moved (no SETUP_EXIT, no
+ * ROTATE_PEER) and the backoff doubles; seen by both -> the move to direct;
+ * "perm" -> testing is off and the old untested move happens. */
+/* protobuf-c's __INIT macros and string literals in messages cast const away. */
+#pragma GCC diagnostic ignored "-Wcast-qual"
+/* sn_fake.h's helpers this program does not need. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+#include "../../supernoded/peer.h"
+#include "../../supernoded/session.h"
+#include "../../supernoded/supernoded.h"
+#include "handshake.pb-c.h"
+#include "keys.h"
+#include "line_server.h"
+#include "log.h"
+#include "msg.h"
+#include "peerlink.h"
+
+#include "sn_fake.h"
+
+static struct supernoded *sn;
+static struct fake_wgr wgr;
+static struct line_server *refl_srv;
+static char tmpdir[64];
+static uint8_t sn_pk[ID_PK_LEN];
+static struct identity sn_id;
+static struct fake ex, cl;
+
+/* How the fakes answer PROBE_PATH, and what they were asked. */
+enum answer { ANS_UNSEEN, ANS_SEEN, ANS_PERM, ANS_SILENT };
+static enum answer answer;
+struct probe_seen {
+	int n;
+	uint8_t token[16];
+	char peer[64];
+	uint32_t ms;
+};
+static struct probe_seen ex_probe, cl_probe;
+
+/* ---- fake wgrelay: the reflectors see both sides behind EIM NATs ---- */
+
+static void fake_ensure(void *ctx, int argc, char **argv, struct line_reply *r)
+{
+	char b64[KEY_B64_LEN];
+	uint8_t k[32];
+
+	memset(k, argv[0][6], sizeof(k));
+	key_to_base64(k, b64);
+	line_reply_kv(r, "name", argv[0]);
+	line_reply_kv(r, "pubkey", b64);
+}
+
+static void fake_nop(void *ctx, int argc, char **argv, struct line_reply *r)
+{
+}
+
+static void list_one(struct line_reply *r, const struct fake *f, const char *ep)
+{
+	char b64[KEY_B64_LEN];
+
+	key_to_base64(f->wg, b64);
+	line_reply_kvf(r, "peer", "%s,%s,0,0,0", b64, ep);
+}
+
+static void fake_peer_list(void *ctx, int argc, char **argv, struct line_reply *r)
+{
+	line_reply_kv(r, "count", "2");
+	list_one(r, &ex, "203.0.113.1:51820");
+	list_one(r, &cl, "203.0.113.2:40000");
+}
+
+static const struct verb refl_verbs[] = {
+	{ "iface ensure", 1, 3, fake_ensure, "NAME port P" },
+	{ "peer add", 4, 4, fake_nop, "NAME KEY allowed-ips none" },
+	{ "peer del", 2, 2, fake_nop, "NAME KEY" },
+	{ "peer list", 1, 1, fake_peer_list, "NAME" },
+	{ "relay add", 1, 5, fake_relay_add, "ID [to HOST:PORT]" },
+	{ "relay del", 1, 1, fake_relay_del, "ID" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+/* ---- fake peers: sn_fake.h's, with PROBE_PATH answered here ---- */
+
+static void answer_probe(struct fake *f, const Supermesh__Command *c)
+{
+	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
+	Supermesh__CommandResponse r = SUPERMESH__COMMAND_RESPONSE__INIT;
+	Supermesh__ProbePathResult pr = SUPERMESH__PROBE_PATH_RESULT__INIT;
+	Supermesh__ProbePath *p = supermesh__probe_path__unpack(NULL, c->payload.len,
+	                                                        c->payload.data);
+	struct probe_seen *ps = f == &ex ? &ex_probe : &cl_probe;
+	uint8_t buf[128];
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->token.len, 16);
+	ps->n++;
+	memcpy(ps->token, p->token.data, 16);
+	snprintf(ps->peer, sizeof(ps->peer), "%s", p->peer_endpoint);
+	ps->ms = p->duration_ms;
+	supermesh__probe_path__free_unpacked(p, NULL);
+	if (answer == ANS_SILENT)
+		return;
+	r.command_id = c->command_id;
+	r.ok = answer != ANS_PERM;
+	r.error = answer == ANS_PERM ? "perm: probes need CAP_NET_RAW" : "";
+	pr.seen = answer == ANS_SEEN;
+	pr.from = pr.seen ? "203.0.113.9:1" : "";
+	if (r.ok) {
+		r.result.data = buf;
+		r.result.len = supermesh__probe_path_result__pack(&pr, buf);
+	}
+	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND_RESPONSE;
+	m.command_response = &r;
+	peerlink_send(f->pl, &m);
+}
+
+static void probe_message(struct peerlink *pl, const Supermesh__ControlMessage *m)
+{
+	if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND &&
+	    m->command->type == SUPERMESH__COMMAND_TYPE__PROBE_PATH) {
+		answer_probe(peerlink_data(pl), m->command);
+		return;
+	}
+	fake_message(pl, m);
+}
+
+static const struct peerlink_cbs probe_cbs = { fake_up, probe_message, fake_down };
+
+static void start_peer(struct fake *f, uint32_t role)
+{
+	struct sockaddr_storage ss;
+	struct peerlink_opts o = { 0 };
+
+	f->role = role;
+	ck_assert_int_eq(identity_generate(&f->id), 0);
+	randombytes_buf(f->wg, sizeof(f->wg));
+	ck_assert_int_eq(sn_listen_addr(sn, &ss), 0);
+	o.id = &f->id;
+	o.pinned_server_id = sn_pk;
+	o.role = role;
+	o.region = "r1";
+	o.wg_pubkey = f->wg;
+	o.addr = (struct sockaddr *)&ss;
+	o.ping_ms = 200;
+	o.backoff_base_ms = 50;
+	o.backoff_cap_ms = 200;
+	ck_assert_int_eq(peerlink_new(&loop, &o, &probe_cbs, f, &f->pl), 0);
+}
+
+/* ---- fixture ---- */
+
+static void setup(void)
+{
+	struct line_server_opts lo = { 0 };
+	struct sn_settings set;
+	char err[256];
+
+	ck_assert_int_eq(keys_init(), 0);
+	log_init("test", LOG_LVL_ERROR);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sn_probe_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	memset(&wgr, 0, sizeof(wgr));
+	snprintf(wgr.path, sizeof(wgr.path), "%s/wgrelay.sock", tmpdir);
+	wgr.client_port = "40001";
+	wgr.exit_port = "40002";
+	lo.path = wgr.path;
+	lo.allow_uid = getuid();
+	lo.allow_gid = (gid_t)-1;
+	ck_assert_int_eq(line_server_new(&loop, &lo, refl_verbs, &wgr, &refl_srv), 0);
+	memset(&ex, 0, sizeof(ex));
+	memset(&cl, 0, sizeof(cl));
+	memset(&ex_probe, 0, sizeof(ex_probe));
+	memset(&cl_probe, 0, sizeof(cl_probe));
+	answer = ANS_UNSEEN;
+	ck_assert_int_eq(identity_generate(&sn_id), 0);
+	memcpy(sn_pk, sn_id.pk, ID_PK_LEN);
+	sn_settings_default(&set);
+	uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&set.listen);
+	snprintf(set.region, sizeof(set.region), "r1");
+	snprintf(set.wgrelay_socket, sizeof(set.wgrelay_socket), "%s", wgr.path);
+	set.cmd_timeout_ms = 300;
+	set.auth_rate = 0;
+	set.dead_after_s = 30;
+	set.keepalive_s = 1;
+	set.reflector_port = 51900;
+	set.reflect_poll_ms = 50;
+	set.path_retry_s = 1;
+	ck_assert_msg(sn_core_new(&loop, &set, &sn_id, NULL, &sn, err, sizeof(err)) == 0, "%s",
+	              err);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	fake_release(&ex);
+	fake_release(&cl);
+	sn_core_stop(sn);
+	line_server_free(refl_srv);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	sn_core_destroy(sn);
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	identity_release(&sn_id);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct sn_session *only_session(void)
+{
+	ck_assert_ptr_nonnull(sn->sessions);
+	return sn->sessions;
+}
+
+static int classified(void)
+{
+	struct sn_peer *e = peer_find(sn, ex.id.pk), *c = peer_find(sn, cl.id.pk);
+
+	return e && c && e->nat == NAT_EIM && c->nat == NAT_EIM && ex.reflector_infos > 0 &&
+	       cl.reflector_infos > 0;
+}
+
+static int cl_answered(void) { return cl.responses > 0; }
+static int on_relay(void)
+{
+	return cl.rotates == 1 && only_session()->ps.state == PS_RELAY && !only_session()->moving;
+}
+static int tested(void) { return sn->path_tests[0] + sn->path_tests[1] + sn->path_tests[2] > 0; }
+static int tested_twice(void) { return sn->path_tests[PT_FAILED] >= 2; }
+static int moved_direct(void) { return cl.rotates == 2; }
+
+/* A punched session whose direct try failed: on the relay, retry in 1 s. */
+static void session_on_relay(void)
+{
+	ex.behind_nat = 1;
+	start_peer(&ex, SUPERMESH__ROLE__ROLE_EXIT);
+	start_peer(&cl, SUPERMESH__ROLE__ROLE_CLIENT);
+	ck_assert(run_until(classified));
+	request_exit(&cl, "r1");
+	ck_assert(run_until(cl_answered));
+	ck_assert(cl.resp->ok);
+	ck_assert_int_eq(only_session()->ps.state, PS_PROBING);
+	ck_assert(only_session()->ps.o.can_test);
+	/* Skip the 5 s wait for a handshake that will not come. */
+	only_session()->ps.probe_deadline_ms = uv_now(&loop);
+	ck_assert(run_until(on_relay));
+	ck_assert_int_eq(ex.setups, 2);
+	ck_assert_str_eq(ex.setup_client_ep, "127.0.0.1:40002");
+	ck_assert_int_eq(cl.rotate->path, SUPERMESH__PATH_KIND__PATH_RELAY);
+	ck_assert_int_eq(ex_probe.n + cl_probe.n, 0); /* the first try is not tested */
+}
+
+/* Both sides asked, with one token, towards each other's public endpoint. */
+static void assert_probes_sent(void)
+{
+	ck_assert_int_ge(ex_probe.n, 1);
+	ck_assert_int_ge(cl_probe.n, 1);
+	ck_assert_str_eq(cl_probe.peer, "203.0.113.1:51820");
+	ck_assert_str_eq(ex_probe.peer, "203.0.113.2:40000");
+	ck_assert_mem_eq(cl_probe.token, ex_probe.token, 16);
+	ck_assert_uint_eq(cl_probe.ms, 180); /* 3/5 of the 300 ms command timeout */
+}
+
+START_TEST(failed_test_moves_nothing)
+{
+	uint64_t due;
+
+	session_on_relay();
+	ck_assert(run_until(tested));
+	assert_probes_sent();
+	ck_assert_uint_eq(sn->path_tests[PT_FAILED], 1);
+	ck_assert_int_eq(only_session()->ps.state, PS_RELAY);
+	/* Nothing moved: no SETUP_EXIT, no ROTATE_PEER, no fallback counted. */
+	ck_assert_int_eq(ex.setups, 2);
+	ck_assert_int_eq(cl.rotates, 1);
+	ck_assert_uint_eq(sn->path_fallbacks, 1);
+	ck_assert_uint_eq(only_session()->ps.fallbacks, 1);
+	/* The next test comes after the doubled wait (2 s), fails the same way. */
+	due = pathsel_due(&only_session()->ps);
+	ck_assert_uint_ge(due - uv_now(&loop), 1500);
+	ck_assert(run_until(tested_twice));
+	ck_assert_int_eq(ex.setups, 2);
+	ck_assert_int_eq(cl.rotates, 1);
+	ck_assert_uint_eq(only_session()->ps.tests, 2);
+	ck_assert_mem_ne(cl_probe.token, (uint8_t[16]){ 0 }, 16);
+}
+END_TEST
+
+START_TEST(passed_test_moves_to_direct)
+{
+	session_on_relay();
+	answer = ANS_SEEN;
+	ck_assert(run_until(moved_direct));
+	assert_probes_sent();
+	ck_assert_uint_eq(sn->path_tests[PT_OK], 1);
+	/* The move: the exit towards the client's public endpoint, the client
+	 * towards the exit's, same key. */
+	ck_assert_int_eq(ex.setups, 3);
+	ck_assert_str_eq(ex.setup_client_ep, "203.0.113.2:40000");
+	ck_assert_int_eq(cl.rotate->path, SUPERMESH__PATH_KIND__PATH_DIRECT);
+	ck_assert_str_eq(cl.rotate->wireguard->endpoint, "203.0.113.1:51820");
+	ck_assert_int_eq(only_session()->ps.state, PS_PROBING);
+	/* A handshake over it makes it direct, counted as an upgrade. */
+	cl.handshake_ms = 1700000000000ULL;
+	send_info(&cl);
+	run_for(300);
+	ck_assert_int_eq(only_session()->ps.state, PS_DIRECT);
+	ck_assert_uint_eq(sn->path_upgrades, 1);
+}
+END_TEST
+
+START_TEST(unsupported_moves_untested)
+{
+	session_on_relay();
+	answer = ANS_PERM;
+	ck_assert(run_until(moved_direct));
+	ck_assert_uint_eq(sn->path_tests[PT_UNSUPPORTED], 1);
+	ck_assert_int_eq(only_session()->ps.o.can_test, 0);
+	ck_assert_int_eq(ex.setups, 3);
+	ck_assert_str_eq(ex.setup_client_ep, "203.0.113.2:40000");
+	ck_assert_int_eq(cl.rotate->path, SUPERMESH__PATH_KIND__PATH_DIRECT);
+}
+END_TEST
+
+static int both_asked(void) { return ex_probe.n > 0 && cl_probe.n > 0; }
+static int no_session(void) { return sn->sessions == NULL; }
+
+START_TEST(session_gone_meanwhile)
+{
+	session_on_relay();
+	answer = ANS_SILENT;
+	ck_assert(run_until(both_asked));
+	ck_assert_int_eq(only_session()->ps.state, PS_TESTING);
+	/* Ended while the test is out: its end (every resend unanswered)
+	 * finds the session gone and does nothing. */
+	client_disconnect(&cl);
+	ck_assert(run_until(no_session));
+	run_for(1800);
+	ck_assert_int_eq(ex.setups, 2);
+	ck_assert_int_eq(cl.rotates, 1);
+	ck_assert_uint_eq(sn->path_tests[0] + sn->path_tests[1] + sn->path_tests[2], 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("supernoded_probe");
+	TCase *tc = tcase_create("probe");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, failed_test_moves_nothing);
+	tcase_add_test(tc, passed_test_moves_to_direct);
+	tcase_add_test(tc, unsupported_moves_untested);
+	tcase_add_test(tc, session_gone_meanwhile);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
