@@ -5,7 +5,7 @@
 #include "channel.h"
 #include "msg.h"
 
-#define BODY_LAST SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO
+#define BODY_LAST SUPERMESH__CONTROL_MESSAGE__BODY_PATH_UPDATE
 
 static const char *const names[BODY_LAST + 1] = {
 	[SUPERMESH__CONTROL_MESSAGE__BODY__NOT_SET] = "none",
@@ -25,6 +25,7 @@ static const char *const names[BODY_LAST + 1] = {
 	[SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_PEER_RESPONSE] = "exit_peer_response",
 	[SUPERMESH__CONTROL_MESSAGE__BODY_ERROR] = "error",
 	[SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO] = "reflector_info",
+	[SUPERMESH__CONTROL_MESSAGE__BODY_PATH_UPDATE] = "path_update",
 };
 
 /* Packing is into one buffer per thread: channel_send copies the frame

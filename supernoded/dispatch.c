@@ -26,6 +26,7 @@ static const struct msg_handler handlers[] = {
 	[SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_PEER_REQUEST] = { exit_on_peer_request, R_SUPER },
 	[SUPERMESH__CONTROL_MESSAGE__BODY_EXIT_PEER_RESPONSE] = { exit_on_peer_response,
 	                                                          R_SUPER },
+	[SUPERMESH__CONTROL_MESSAGE__BODY_PATH_UPDATE] = { punch_on_path_update, R_SUPER },
 };
 
 int sn_dispatch(struct sn_peer *p, const ControlMessage *m)

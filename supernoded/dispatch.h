@@ -35,5 +35,7 @@ void cmd_reply(struct sn_peer *p, const uint8_t id[MSG_ID_LEN], int ok, const ch
 int exit_on_request(struct sn_peer *p, const ControlMessage *m);
 int exit_on_peer_request(struct sn_peer *p, const ControlMessage *m);
 int exit_on_peer_response(struct sn_peer *p, const ControlMessage *m);
+/* punch_remote.c: B's reflectors saw the exit of a session we punch move. */
+int punch_on_path_update(struct sn_peer *p, const ControlMessage *m);
 
 #endif

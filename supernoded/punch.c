@@ -273,6 +273,11 @@ void punch_peer_moved(struct sn_peer *p)
 	int is_client;
 
 	for (s = sn->sessions; s; s = s->next) {
+		if (s->serve_punch && s->state == SS_ACTIVE && p->seen[0][0] &&
+		    !memcmp(s->rec.exit_id, p->id, ID_PK_LEN)) {
+			punch_remote_exit_moved(s, p); /* the origin decides */
+			continue;
+		}
 		if (!s->punch || s->state != SS_ACTIVE || !p->seen[0][0])
 			continue;
 		is_client = !memcmp(s->rec.client_id, p->id, ID_PK_LEN);

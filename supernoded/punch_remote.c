@@ -1,11 +1,13 @@
 /* The cross-region half of punching (architecture.md "Path choice"): on
- * the origin A, B's answer to a punching setup and the path changes sent
- * to B as SETUP_EXIT { repoint }; on the serving B, re-pointing its exit at
- * the client's public endpoint or at its own relay, which stays either way. */
+ * the origin A, B's answer to a punching setup, the path changes sent to B
+ * as SETUP_EXIT { repoint } and B's PathUpdate when the exit moves; on the
+ * serving B, re-pointing its exit at the client's public endpoint or at its
+ * own relay, which stays either way, and telling A when the exit moves. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "dispatch.h"
+#include "natclass.h"
 #include "handshake.pb-c.h"
 #include "log.h"
 #include "peer.h"
@@ -117,4 +119,77 @@ void punch_serve_repoint(struct sn_session *s, struct sn_peer *origin,
 		remote_serve_answer(s, 0, "send_failed");
 		session_release(s);
 	}
+}
+
+/* B: our reflectors see the exit of a session A punches at a new endpoint
+ * or class. A owns the path choice and knows the exit only from the
+ * candidate it was offered, so tell it (PathUpdate). */
+void punch_remote_exit_moved(struct sn_session *s, const struct sn_peer *exit)
+{
+	struct sn_peer *a = peer_find(s->sn, s->rec.remote_id);
+	Supermesh__ControlMessage m;
+	Supermesh__PathUpdate pu;
+	char ep[NATCLASS_EP_MAX];
+
+	if (!a || !peer_is_up(a))
+		return;
+	snprintf(ep, sizeof(ep), "%s", exit->seen[0]);
+	supermesh__control_message__init(&m);
+	supermesh__path_update__init(&pu);
+	pu.session_id.data = s->rec.id;
+	pu.session_id.len = MSG_ID_LEN;
+	pu.exit_endpoint = ep;
+	pu.nat_class = (uint32_t)exit->nat;
+	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_PATH_UPDATE;
+	m.path_update = &pu;
+	log_info("event=path_update_sent session_id=%s peer_id=%s endpoint=%s nat=%s", s->hex,
+	         a->hex, ep, natclass_name(exit->nat));
+	if (peer_send(a, &m) < 0)
+		log_warnx("event=path_update_lost session_id=%s peer_id=%s", s->hex, a->hex);
+}
+
+/* A's checks on B's PathUpdate: the session must be one we punch through
+ * this very B; anything else is ignored (B may be stale, never trusted for
+ * another supernode's sessions). */
+static struct sn_session *update_target(struct sn_peer *b, const Supermesh__PathUpdate *u)
+{
+	struct sn_session *s;
+
+	if (u->session_id.len != MSG_ID_LEN || !(s = session_find(b->sn, u->session_id.data)))
+		return NULL;
+	if (s->rec.kind != SESS_ORIGIN || !s->punch || s->state != SS_ACTIVE ||
+	    memcmp(s->rec.remote_id, b->id, ID_PK_LEN) != 0)
+		return NULL;
+	return s;
+}
+
+int punch_on_path_update(struct sn_peer *b, const Supermesh__ControlMessage *m)
+{
+	const Supermesh__PathUpdate *u = m->path_update;
+	struct sn_peer *client;
+	struct sn_session *s;
+	enum ps_action a;
+	int punchable;
+
+	if (!u->exit_endpoint || u->nat_class > NAT_EDM ||
+	    natclass_endpoint_split(u->exit_endpoint, NULL, 0, NULL) < 0) {
+		log_warnx("event=bad_path_update peer_id=%s", b->hex);
+		return -EPROTO;
+	}
+	if (!(s = update_target(b, u))) {
+		log_debug("event=path_update_ignored peer_id=%s", b->hex);
+		return 0;
+	}
+	if (!strcmp(s->exit_pub, u->exit_endpoint) && u->nat_class != NAT_EDM)
+		return 0;
+	snprintf(s->exit_pub, sizeof(s->exit_pub), "%s", u->exit_endpoint);
+	client = peer_find(s->sn, s->rec.client_id);
+	punchable = natclass_punchable((enum nat_class)u->nat_class) && client &&
+	            natclass_punchable(client->nat);
+	log_info("event=path_addr_change session_id=%s peer_id=%s endpoint=%s nat=%s", s->hex,
+	         b->hex, s->exit_pub, natclass_name((enum nat_class)u->nat_class));
+	a = pathsel_addr_change(&s->ps, uv_now(s->sn->loop), punchable);
+	if (!s->moving)
+		punch_act(s, a);
+	return 0;
 }

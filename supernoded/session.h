@@ -162,6 +162,9 @@ struct sn_peer *punch_remote_side(struct sn_session *s, Supermesh__SetupExit *se
 /* ORIGIN: B's answer to the punching setup; 0 when B points the exit at the
  * client (s->relay_ep set), -EPROTO when it relays only (punching off). */
 int punch_remote_result(struct sn_session *s, uint32_t path, const char *relay_ep);
+/* B: the exit of a session the origin punches was seen at a new endpoint
+ * or class: PathUpdate to the origin. */
+void punch_remote_exit_moved(struct sn_session *s, const struct sn_peer *exit);
 /* SERVE: the origin's SETUP_EXIT { repoint } for an active served session. */
 void punch_serve_repoint(struct sn_session *s, struct sn_peer *origin,
                          const Supermesh__Command *cmd, const Supermesh__SetupExit *se);

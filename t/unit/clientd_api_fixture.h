@@ -30,6 +30,7 @@ static struct {
 	char addr_text[64], dir[64], wg_sock[96], api_sock[96];
 	struct identity sid, cid;
 	struct channel *ch;
+	int accepted;
 	struct line_server *wg;
 	struct clientd *cd;
 	struct clientd_opts o;
@@ -39,6 +40,10 @@ static struct {
 	uint64_t min_bw;
 	uint32_t max_lat;
 } E;
+
+#define FIXTURE_LOOP (&E.loop)
+#define FIXTURE_GUARD (&E.guard)
+#include "fixture.h"
 
 static uint8_t wg_pub[32], key_a[32], sess[16];
 static char wg64[KEY_B64_LEN], a64[KEY_B64_LEN];
@@ -113,46 +118,10 @@ static void on_message(struct channel *ch, const uint8_t *data, size_t len)
 	msg_free(m);
 }
 
-static void on_close(struct channel *ch, int status, const char *reason)
-{
-	if (E.ch == ch)
-		E.ch = NULL;
-}
-
-static const struct channel_cbs srv_cbs = { on_auth, on_open, on_message, on_close };
-
-static void on_conn(uv_stream_t *l, int status)
-{
-	struct channel_server_opts so = { .id = &E.sid };
-
-	ck_assert_int_eq(channel_accept(l, &so, &srv_cbs, NULL, &E.ch), 0);
-}
-
-/* ---- loop helpers ---- */
-
-static void on_guard(uv_timer_t *t)
-{
-}
-
-static uint64_t now_ms(void)
-{
-	return uv_hrtime() / 1000000;
-}
-
-#define RUN_UNTIL(cond, ms) do { \
-	uint64_t end_ = now_ms() + (ms); \
-	uv_timer_start(&E.guard, on_guard, 5, 5); \
-	while (!(cond) && now_ms() < end_) \
-		uv_run(&E.loop, UV_RUN_ONCE); \
-	uv_timer_stop(&E.guard); \
-	ck_assert_msg(cond, "timed out waiting for: " #cond); \
-} while (0)
+#include "clientd_fake_sn.h"
 
 static void setup(void)
 {
-	struct line_server_opts lo = { .allow_uid = getuid(), .allow_gid = (gid_t)-1 };
-	int len = (int)sizeof(E.addr);
-
 	memset(&E, 0, sizeof(E));
 	log_set_level(LOG_LVL_ERROR);
 	memset(wg_pub, 0x77, 32);
@@ -160,22 +129,8 @@ static void setup(void)
 	memset(sess, 0x51, 16);
 	key_to_base64(wg_pub, wg64);
 	key_to_base64(key_a, a64);
-	ck_assert_int_eq(uv_loop_init(&E.loop), 0);
-	uv_timer_init(&E.loop, &E.guard);
-	snprintf(E.dir, sizeof(E.dir), "/tmp/test_cdapi.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(E.dir));
-	snprintf(E.wg_sock, sizeof(E.wg_sock), "%s/wg.sock", E.dir);
+	fake_sn_begin("/tmp/test_cdapi.XXXXXX", fake_verbs);
 	snprintf(E.api_sock, sizeof(E.api_sock), "%s/api.sock", E.dir);
-	lo.path = E.wg_sock;
-	ck_assert_int_eq(line_server_new(&E.loop, &lo, fake_verbs, NULL, &E.wg), 0);
-	ck_assert_int_eq(identity_generate(&E.sid), 0);
-	ck_assert_int_eq(identity_generate(&E.cid), 0);
-	ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &E.addr), 0);
-	ck_assert_int_eq(uv_tcp_init(&E.loop, &E.listener), 0);
-	ck_assert_int_eq(uv_tcp_bind(&E.listener, (const struct sockaddr *)&E.addr, 0), 0);
-	ck_assert_int_eq(uv_listen((uv_stream_t *)&E.listener, 8, on_conn), 0);
-	ck_assert_int_eq(uv_tcp_getsockname(&E.listener, (struct sockaddr *)&E.addr, &len), 0);
-	snprintf(E.addr_text, sizeof(E.addr_text), "127.0.0.1:%u", ntohs(E.addr.sin_port));
 	E.o = (struct clientd_opts){
 		.id = &E.cid, .supernode = E.addr_text, .supernode_key = E.sid.pk,
 		.region = "home", .wgrelay_socket = E.wg_sock, .api_socket = E.api_sock,
@@ -201,15 +156,8 @@ static void teardown(void)
 		clientd_free(E.cd);
 	E.cd = NULL;
 	RUN_UNTIL(!E.ch, 3000);
-	line_server_free(E.wg);
-	uv_close((uv_handle_t *)&E.listener, NULL);
-	uv_close((uv_handle_t *)&E.guard, NULL);
-	uv_run(&E.loop, UV_RUN_DEFAULT);
-	ck_assert_int_eq(uv_loop_close(&E.loop), 0);
+	fake_sn_end();
 	ck_assert_int_eq(access(E.api_sock, F_OK), -1); /* unlinked */
-	rmdir(E.dir);
-	identity_release(&E.sid);
-	identity_release(&E.cid);
 }
 
 /* One API request over the UNIX socket, served by the loop. */

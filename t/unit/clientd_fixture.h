@@ -191,23 +191,7 @@ static void on_message(struct channel *ch, const uint8_t *data, size_t len)
 	msg_free(m);
 }
 
-static void on_close(struct channel *ch, int status, const char *reason)
-{
-	if (E.ch == ch)
-		E.ch = NULL;
-}
-
-static const struct channel_cbs srv_cbs = { on_auth, on_open, on_message, on_close };
-
-static void on_conn(uv_stream_t *l, int status)
-{
-	struct channel_server_opts so = { .id = &E.sid };
-	struct channel *ch;
-
-	ck_assert_int_eq(channel_accept(l, &so, &srv_cbs, NULL, &ch), 0);
-	E.ch = ch;
-	E.accepted++;
-}
+#include "clientd_fake_sn.h"
 
 static void start_clientd(void)
 {
@@ -220,8 +204,6 @@ static void start_clientd(void)
 
 static void setup(void)
 {
-	struct line_server_opts lo = { .allow_uid = getuid(), .allow_gid = (gid_t)-1 };
-
 	memset(&E, 0, sizeof(E));
 	log_set_level(LOG_LVL_ERROR);
 	memset(wg_pub, 0x77, 32);
@@ -231,18 +213,8 @@ static void setup(void)
 	key_to_base64(wg_pub, wg64);
 	key_to_base64(key_a, a64);
 	key_to_base64(key_b, b64);
-	ck_assert_int_eq(uv_loop_init(&E.loop), 0);
-	uv_timer_init(&E.loop, &E.guard);
-	snprintf(E.dir, sizeof(E.dir), "/tmp/test_clientd.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(E.dir));
-	snprintf(E.wg_sock, sizeof(E.wg_sock), "%s/wg.sock", E.dir);
+	fake_sn_begin("/tmp/test_clientd.XXXXXX", fake_verbs);
 	snprintf(E.db, sizeof(E.db), "%s/clientd.db", E.dir);
-	lo.path = E.wg_sock;
-	ck_assert_int_eq(line_server_new(&E.loop, &lo, fake_verbs, NULL, &E.wg), 0);
-	ck_assert_int_eq(identity_generate(&E.sid), 0);
-	ck_assert_int_eq(identity_generate(&E.cid), 0);
-	listen_on(&E.listener, 0, &E.addr, on_conn);
-	snprintf(E.addr_text, sizeof(E.addr_text), "127.0.0.1:%u", ntohs(E.addr.sin_port));
 	E.o = (struct clientd_opts){
 		.id = &E.cid, .supernode = E.addr_text, .supernode_key = E.sid.pk,
 		.region = "home", .state_path = E.db, .wgrelay_socket = E.wg_sock,
@@ -265,11 +237,6 @@ static void teardown(void)
 		stop_clientd();
 	if (E.ch)
 		channel_close(E.ch, 0, "end");
-	line_server_free(E.wg);
-	uv_close((uv_handle_t *)&E.listener, NULL);
-	uv_close((uv_handle_t *)&E.guard, NULL);
-	uv_run(&E.loop, UV_RUN_DEFAULT);
-	ck_assert_int_eq(uv_loop_close(&E.loop), 0);
 	unlink(E.db);
 	{
 		char p[128];
@@ -279,9 +246,7 @@ static void teardown(void)
 		snprintf(p, sizeof(p), "%s-shm", E.db);
 		unlink(p);
 	}
-	rmdir(E.dir);
-	identity_release(&E.sid);
-	identity_release(&E.cid);
+	fake_sn_end();
 }
 
 /* ---- what the fake supernode sends ---- */

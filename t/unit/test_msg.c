@@ -7,13 +7,13 @@
 #include <sodium.h>
 #include "msg.h"
 
-#define NBODY 15
+#define NBODY 17
 
 static const char *const expect_names[NBODY + 1] = {
 	"none", "ping", "pong", "command", "command_response", "info_request",
 	"info_response", "exit_request", "exit_response", "register_supernode",
 	"load_report", "exit_region_request", "exit_region_response",
-	"exit_peer_request", "exit_peer_response", "error",
+	"exit_peer_request", "exit_peer_response", "error", "reflector_info", "path_update",
 };
 
 /* Storage for one body of each type, filled with non-default values. */
@@ -40,6 +40,9 @@ static struct {
 	Supermesh__ExitCandidate cand, *cands[1];
 	Supermesh__ExitPeerResponse exit_peer_response;
 	Supermesh__Error error;
+	Supermesh__Reflector refl, *refls[1];
+	Supermesh__ReflectorInfo reflector_info;
+	Supermesh__PathUpdate path_update;
 } B;
 
 static ProtobufCBinaryData bin(uint8_t *p, size_t n)
@@ -124,6 +127,18 @@ static void fill_bodies(void)
 	supermesh__error__init(&B.error);
 	B.error.code = 7;
 	B.error.message = "bad thing";
+	supermesh__reflector__init(&B.refl);
+	B.refl.pubkey = bin(B.key, 32);
+	B.refl.endpoint = "198.51.100.7:51900";
+	B.refls[0] = &B.refl;
+	supermesh__reflector_info__init(&B.reflector_info);
+	B.reflector_info.n_reflectors = 1;
+	B.reflector_info.reflectors = B.refls;
+	B.reflector_info.keepalive_s = 25;
+	supermesh__path_update__init(&B.path_update);
+	B.path_update.session_id = bin(B.id, MSG_ID_LEN);
+	B.path_update.exit_endpoint = "203.0.113.1:40999";
+	B.path_update.nat_class = 2;
 }
 
 /* Sets body case c (1..NBODY) of m to its filled body. */
@@ -134,7 +149,7 @@ static void set_body(Supermesh__ControlMessage *m, int c)
 		&B.info_request, &B.info_response, &B.exit_request, &B.exit_response,
 		&B.register_supernode, &B.load_report, &B.exit_region_request,
 		&B.exit_region_response, &B.exit_peer_request, &B.exit_peer_response,
-		&B.error,
+		&B.error, &B.reflector_info, &B.path_update,
 	};
 
 	supermesh__control_message__init(m);
@@ -201,7 +216,7 @@ END_TEST
 START_TEST(test_empty_body)
 {
 	Supermesh__ControlMessage m;
-	static const uint8_t unknown_only[] = { 0x88, 0x01, 0x05 }; /* field 17 = 5 */
+	static const uint8_t unknown_only[] = { 0xf8, 0x07, 0x05 }; /* field 127 = 5 */
 
 	fill_bodies();
 	supermesh__control_message__init(&m);
@@ -212,7 +227,7 @@ START_TEST(test_empty_body)
 	ck_assert_str_eq(msg_name(NULL), "none");
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_PING; /* case without body */
 	ck_assert_int_eq(msg_pack(&m, buf1, sizeof(buf1)), -EINVAL);
-	m.body_case = (Supermesh__ControlMessage__BodyCase)17;
+	m.body_case = (Supermesh__ControlMessage__BodyCase)127;
 	m.ping = &B.ping;
 	ck_assert_int_eq(msg_pack(&m, buf1, sizeof(buf1)), -EINVAL);
 	ck_assert_str_eq(msg_name(&m), "none");

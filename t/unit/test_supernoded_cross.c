@@ -21,6 +21,7 @@
 #include <uv.h>
 #include "../../supernoded/check.h"
 #include "../../supernoded/directory.h"
+#include "../../supernoded/dispatch.h"
 #include "../../supernoded/peer.h"
 #include "../../supernoded/session.h"
 #include "../../supernoded/supernoded.h"
@@ -184,6 +185,54 @@ START_TEST(cross_punch_goes_direct)
 	ck_assert_uint_eq(sa->path_direct, 1);
 	ck_assert_int_eq(e1.setups, 1);
 	ck_assert_int_eq(c1.rotates, 0);
+}
+END_TEST
+
+static int a_sees_exit_moved(void)
+{
+	return sa->sessions && !strcmp(sa->sessions->exit_pub, "203.0.113.1:40999");
+}
+
+static int path_update(struct sn_peer *from, const uint8_t *sid, const char *ep, uint32_t nat)
+{
+	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
+	Supermesh__PathUpdate u = SUPERMESH__PATH_UPDATE__INIT;
+
+	u.session_id.data = (uint8_t *)sid;
+	u.session_id.len = MSG_ID_LEN;
+	u.exit_endpoint = (char *)ep;
+	u.nat_class = nat;
+	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_PATH_UPDATE;
+	m.path_update = &u;
+	return punch_on_path_update(from, &m);
+}
+
+/* B's reflectors see the exit at a new endpoint: A, which decides the
+ * path, hears of it (PathUpdate) and retries direct there; updates that
+ * are malformed or not from the session's B change nothing. */
+START_TEST(cross_exit_move_reaches_origin)
+{
+	struct sn_peer *b_at_a;
+	const uint8_t *sid;
+
+	if (!bn_pid)
+		return;
+	ck_assert(punch_exit(NAT_EIM)->ok);
+	sid = sa->sessions->rec.id;
+	ck_assert_ptr_nonnull(b_at_a = peer_find(sa, idb.pk));
+	snprintf(pb_exit->seen[0], sizeof(pb_exit->seen[0]), "203.0.113.1:40999");
+	punch_peer_moved(pb_exit);
+	ck_assert(run_until(a_sees_exit_moved));
+	ck_assert_uint_eq(sa->sessions->ps.retry_ms, sa->sessions->ps.o.retry_base_ms);
+	/* Hostile or stale updates: refused or ignored, nothing changes. */
+	ck_assert_int_eq(path_update(b_at_a, sid, "not-an-endpoint", NAT_EIM), -EPROTO);
+	ck_assert_int_eq(path_update(b_at_a, sid, "203.0.113.1:1", 9), -EPROTO);
+	ck_assert_int_eq(path_update(pa_client, sid, "203.0.113.66:1", NAT_EIM), 0);
+	ck_assert_int_eq(path_update(b_at_a, c1.id.pk, "203.0.113.66:1", NAT_EIM), 0);
+	ck_assert_str_eq(sa->sessions->exit_pub, "203.0.113.1:40999");
+	/* An edm exit: no direct retry any more. */
+	ck_assert_int_eq(path_update(b_at_a, sid, "203.0.113.1:41000", NAT_EDM), 0);
+	ck_assert_int_eq(sa->sessions->ps.punchable, 0);
 }
 END_TEST
 
@@ -361,6 +410,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, cross_region_relay_rotation_teardown);
 	tcase_add_test(tc, origin_restart_keeps_remote_session);
 	tcase_add_test(tc, cross_punch_goes_direct);
+	tcase_add_test(tc, cross_exit_move_reaches_origin);
 	tcase_add_test(tc, cross_punch_falls_back_to_b_relay);
 	tcase_add_test(tc, cross_edm_exit_relayed_at_once);
 	tcase_add_test(tc, serve_repoint_idempotent);

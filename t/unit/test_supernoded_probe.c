@@ -6,7 +6,7 @@
  * "perm" -> testing is off and the old untested move happens. */
 /* protobuf-c's __INIT macros and string literals in messages cast const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
-/* sn_fake.h's helpers this program does not need. */
+/* sn_fake.h's and sn_punch_fixture.h's helpers this program does not need. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <check.h>
 #include <errno.h>
@@ -26,13 +26,8 @@
 #include "peerlink.h"
 
 #include "sn_fake.h"
+#include "sn_punch_fixture.h"
 
-static struct supernoded *sn;
-static struct fake_wgr wgr;
-static struct line_server *refl_srv;
-static char tmpdir[64];
-static uint8_t sn_pk[ID_PK_LEN];
-static struct identity sn_id;
 static struct fake ex, cl;
 
 /* How the fakes answer PROBE_PATH, and what they were asked. */
@@ -46,47 +41,13 @@ struct probe_seen {
 };
 static struct probe_seen ex_probe, cl_probe;
 
-/* ---- fake wgrelay: the reflectors see both sides behind EIM NATs ---- */
-
-static void fake_ensure(void *ctx, int argc, char **argv, struct line_reply *r)
-{
-	char b64[KEY_B64_LEN];
-	uint8_t k[32];
-
-	memset(k, argv[0][6], sizeof(k));
-	key_to_base64(k, b64);
-	line_reply_kv(r, "name", argv[0]);
-	line_reply_kv(r, "pubkey", b64);
-}
-
-static void fake_nop(void *ctx, int argc, char **argv, struct line_reply *r)
-{
-}
-
-static void list_one(struct line_reply *r, const struct fake *f, const char *ep)
-{
-	char b64[KEY_B64_LEN];
-
-	key_to_base64(f->wg, b64);
-	line_reply_kvf(r, "peer", "%s,%s,0,0,0", b64, ep);
-}
-
+/* The reflectors see both sides behind EIM NATs. */
 static void fake_peer_list(void *ctx, int argc, char **argv, struct line_reply *r)
 {
 	line_reply_kv(r, "count", "2");
 	list_one(r, &ex, "203.0.113.1:51820");
 	list_one(r, &cl, "203.0.113.2:40000");
 }
-
-static const struct verb refl_verbs[] = {
-	{ "iface ensure", 1, 3, fake_ensure, "NAME port P" },
-	{ "peer add", 4, 4, fake_nop, "NAME KEY allowed-ips none" },
-	{ "peer del", 2, 2, fake_nop, "NAME KEY" },
-	{ "peer list", 1, 1, fake_peer_list, "NAME" },
-	{ "relay add", 1, 5, fake_relay_add, "ID [to HOST:PORT]" },
-	{ "relay del", 1, 1, fake_relay_del, "ID" },
-	{ NULL, 0, 0, NULL, NULL },
-};
 
 /* ---- fake peers: sn_fake.h's, with PROBE_PATH answered here ---- */
 
@@ -123,109 +84,39 @@ static void answer_probe(struct fake *f, const Supermesh__Command *c)
 	peerlink_send(f->pl, &m);
 }
 
-static void probe_message(struct peerlink *pl, const Supermesh__ControlMessage *m)
-{
-	if (m->body_case == SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND &&
-	    m->command->type == SUPERMESH__COMMAND_TYPE__PROBE_PATH) {
-		answer_probe(peerlink_data(pl), m->command);
-		return;
-	}
-	fake_message(pl, m);
-}
-
-static const struct peerlink_cbs probe_cbs = { fake_up, probe_message, fake_down };
-
 static void start_peer(struct fake *f, uint32_t role)
 {
-	struct sockaddr_storage ss;
-	struct peerlink_opts o = { 0 };
-
-	f->role = role;
-	ck_assert_int_eq(identity_generate(&f->id), 0);
-	randombytes_buf(f->wg, sizeof(f->wg));
-	ck_assert_int_eq(sn_listen_addr(sn, &ss), 0);
-	o.id = &f->id;
-	o.pinned_server_id = sn_pk;
-	o.role = role;
-	o.region = "r1";
-	o.wg_pubkey = f->wg;
-	o.addr = (struct sockaddr *)&ss;
-	o.ping_ms = 200;
-	o.backoff_base_ms = 50;
-	o.backoff_cap_ms = 200;
-	ck_assert_int_eq(peerlink_new(&loop, &o, &probe_cbs, f, &f->pl), 0);
+	f->on_probe = answer_probe;
+	fake_start_at(f, role, sn, sn_pk);
 }
 
 /* ---- fixture ---- */
 
 static void setup(void)
 {
-	struct line_server_opts lo = { 0 };
 	struct sn_settings set;
-	char err[256];
 
-	ck_assert_int_eq(keys_init(), 0);
-	log_init("test", LOG_LVL_ERROR);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sn_probe_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	memset(&wgr, 0, sizeof(wgr));
-	snprintf(wgr.path, sizeof(wgr.path), "%s/wgrelay.sock", tmpdir);
-	wgr.client_port = "40001";
-	wgr.exit_port = "40002";
-	lo.path = wgr.path;
-	lo.allow_uid = getuid();
-	lo.allow_gid = (gid_t)-1;
-	ck_assert_int_eq(line_server_new(&loop, &lo, refl_verbs, &wgr, &refl_srv), 0);
+	snp_begin("/tmp/sn_probe_XXXXXX", &set);
 	memset(&ex, 0, sizeof(ex));
 	memset(&cl, 0, sizeof(cl));
 	memset(&ex_probe, 0, sizeof(ex_probe));
 	memset(&cl_probe, 0, sizeof(cl_probe));
 	answer = ANS_UNSEEN;
-	ck_assert_int_eq(identity_generate(&sn_id), 0);
-	memcpy(sn_pk, sn_id.pk, ID_PK_LEN);
-	sn_settings_default(&set);
-	uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&set.listen);
-	snprintf(set.region, sizeof(set.region), "r1");
-	snprintf(set.wgrelay_socket, sizeof(set.wgrelay_socket), "%s", wgr.path);
-	set.cmd_timeout_ms = 300;
-	set.auth_rate = 0;
 	set.dead_after_s = 30;
-	set.keepalive_s = 1;
-	set.reflector_port = 51900;
-	set.reflect_poll_ms = 50;
 	set.path_retry_s = 1;
-	ck_assert_msg(sn_core_new(&loop, &set, &sn_id, NULL, &sn, err, sizeof(err)) == 0, "%s",
-	              err);
+	snp_core_start(&set);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	fake_release(&ex);
 	fake_release(&cl);
-	sn_core_stop(sn);
-	line_server_free(refl_srv);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	sn_core_destroy(sn);
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	identity_release(&sn_id);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static struct sn_session *only_session(void)
-{
-	ck_assert_ptr_nonnull(sn->sessions);
-	return sn->sessions;
+	snp_end();
 }
 
 static int classified(void)
 {
-	struct sn_peer *e = peer_find(sn, ex.id.pk), *c = peer_find(sn, cl.id.pk);
-
-	return e && c && e->nat == NAT_EIM && c->nat == NAT_EIM && ex.reflector_infos > 0 &&
+	return class_of(&ex) == NAT_EIM && class_of(&cl) == NAT_EIM && ex.reflector_infos > 0 &&
 	       cl.reflector_infos > 0;
 }
 
@@ -368,11 +259,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(suite());
 }

@@ -5,7 +5,7 @@
  * it "none", a bogus one is ignored. */
 /* protobuf-c's __INIT macros and string literals in messages cast const away. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
-/* sn_fake.h's helpers this program does not need. */
+/* sn_fake.h's and sn_punch_fixture.h's helpers this program does not need. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <check.h>
 #include <errno.h>
@@ -25,15 +25,11 @@
 #include "peerlink.h"
 
 #include "sn_fake.h"
+#include "sn_punch_fixture.h"
 
 #define FILLERS 60  /* other peers on the reflectors: over one reply line */
 #define PAGE 2      /* peers per page the fake gives */
 
-static struct supernoded *sn;
-static struct line_server *refl_srv;
-static char tmpdir[64];
-static uint8_t sn_pk[ID_PK_LEN];
-static struct identity sn_id;
 static struct fake cl;
 static const char *cl_seen;   /* what both reflectors "see" of the client */
 static uint8_t filler[FILLERS][32];
@@ -47,22 +43,7 @@ static struct {
 	uint8_t after[32];
 } ifs[2];
 
-/* ---- fake wgrelay: the reflector verbs, paged `peer list` ---- */
-
-static void fake_ensure(void *ctx, int argc, char **argv, struct line_reply *r)
-{
-	char b64[KEY_B64_LEN];
-	uint8_t k[32];
-
-	memset(k, argv[0][6], sizeof(k));
-	key_to_base64(k, b64);
-	line_reply_kv(r, "name", argv[0]);
-	line_reply_kv(r, "pubkey", b64);
-}
-
-static void fake_nop(void *ctx, int argc, char **argv, struct line_reply *r)
-{
-}
+/* ---- fake wgrelay: a paged `peer list` ---- */
 
 /* Every key on the interface, sorted: the fillers and the client. */
 static int all_keys(uint8_t (*keys)[32])
@@ -121,39 +102,13 @@ static void fake_peer_list(void *ctx, int argc, char **argv, struct line_reply *
 	}
 }
 
-static const struct verb refl_verbs[] = {
-	{ "iface ensure", 1, 3, fake_ensure, "NAME port P" },
-	{ "peer add", 4, 4, fake_nop, "NAME KEY allowed-ips none" },
-	{ "peer del", 2, 2, fake_nop, "NAME KEY" },
-	{ "peer list", 1, 3, fake_peer_list, "NAME [after KEY]" },
-	{ "relay add", 1, 5, fake_relay_add, "ID [to HOST:PORT]" },
-	{ "relay del", 1, 1, fake_relay_del, "ID" },
-	{ NULL, 0, 0, NULL, NULL },
-};
-
-static struct fake_wgr wgr;
-
 static void setup(void)
 {
-	struct line_server_opts lo = { 0 };
 	struct sn_settings set;
-	char err[256];
 	int i;
 
-	ck_assert_int_eq(keys_init(), 0);
-	log_init("test", LOG_LVL_ERROR);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sn_refl_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	memset(&wgr, 0, sizeof(wgr));
+	snp_begin("/tmp/sn_refl_XXXXXX", &set);
 	memset(ifs, 0, sizeof(ifs));
-	snprintf(wgr.path, sizeof(wgr.path), "%s/wgrelay.sock", tmpdir);
-	wgr.client_port = "40001";
-	wgr.exit_port = "40002";
-	lo.path = wgr.path;
-	lo.allow_uid = getuid();
-	lo.allow_gid = (gid_t)-1;
-	ck_assert_int_eq(line_server_new(&loop, &lo, refl_verbs, &wgr, &refl_srv), 0);
 	/* Fillers sort before the client (all 0xff): it is on the last page. */
 	for (i = 0; i < FILLERS; i++) {
 		randombytes_buf(filler[i], 32);
@@ -163,45 +118,18 @@ static void setup(void)
 	memset(cl.wg, 0xff, sizeof(cl.wg));
 	cl_seen = NULL;
 	slow_us = 0;
-	ck_assert_int_eq(identity_generate(&sn_id), 0);
-	memcpy(sn_pk, sn_id.pk, ID_PK_LEN);
-	sn_settings_default(&set);
-	uv_ip4_addr("127.0.0.1", 0, (struct sockaddr_in *)&set.listen);
-	snprintf(set.region, sizeof(set.region), "r1");
-	snprintf(set.wgrelay_socket, sizeof(set.wgrelay_socket), "%s", wgr.path);
-	set.cmd_timeout_ms = 300;
-	set.auth_rate = 0;
-	set.keepalive_s = 1;
-	set.reflector_port = 51900;
 	set.reflect_poll_ms = 5;  /* shorter than a walk: a pile would show */
-	ck_assert_msg(sn_core_new(&loop, &set, &sn_id, NULL, &sn, err, sizeof(err)) == 0, "%s",
-	              err);
+	snp_core_start(&set);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	fake_release(&cl);
-	sn_core_stop(sn);
-	line_server_free(refl_srv);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	sn_core_destroy(sn);
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	identity_release(&sn_id);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	snp_end();
 }
 
 static enum nat_class want;
-static enum nat_class class_of(void)
-{
-	struct sn_peer *p = peer_find(sn, cl.id.pk);
-
-	return p ? p->nat : NAT_UNKNOWN;
-}
-
-static int classified(void) { return class_of() == want && cl.reflector_infos > 0; }
+static int classified(void) { return class_of(&cl) == want && cl.reflector_infos > 0; }
 static int walked_twice(void) { return ifs[0].walks >= 2 && ifs[1].walks >= 2; }
 
 /* The client's InfoResponse again, now with wg_local_endpoint. */
@@ -301,12 +229,5 @@ static Suite *reflect_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(reflect_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(reflect_suite());
 }

@@ -8,11 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "keys.h"
-#include "log.h"
-#include "line.h"
-#include "verb.h"
-#include "../../wgrelay/wg.h"
-#include "../../wgrelay/wgrelay.h"
+#include "wgrelay_verb_fixture.h"
 
 #define NPEERS 300
 
@@ -21,28 +17,16 @@ static int gets;
 
 static int fake_get(const struct wg_backend *be, const char *ifname, struct wg_device **out)
 {
-	struct wg_device *d;
-
 	gets++;
 	if (strcmp(ifname, "wg0"))
 		return -ENODEV;
-	d = calloc(1, sizeof(*d));
-	ck_assert_ptr_nonnull(d);
-	*d = fake_dev;
-	d->peers = calloc(fake_dev.n_peers + 1, sizeof(struct wg_peer));
-	ck_assert_ptr_nonnull(d->peers);
-	if (fake_dev.n_peers)
-		memcpy(d->peers, fake_dev.peers, fake_dev.n_peers * sizeof(struct wg_peer));
-	*out = d;
+	*out = fake_dev_copy(&fake_dev);
 	return 0;
 }
 
 static const struct wg_backend fake_backend = {
 	"fake", NULL, NULL, fake_get, NULL, NULL, NULL, 0, NULL,
 };
-
-static struct wgrelay w;
-static struct line_reply reply;
 
 /* The keys of the peers first added, for index_of: peers added later or
  * removed between pages do not move anyone's index. */
@@ -93,28 +77,6 @@ static void setup(void)
 static void teardown(void)
 {
 	free(fake_dev.peers);
-}
-
-/* Runs one request line; returns the reply without its newline. */
-static const char *run(const char *line)
-{
-	char buf[LINE_MAX_LEN + 1];
-	size_t n = strlen(line);
-
-	ck_assert_uint_lt(n, sizeof(buf));
-	memcpy(buf, line, n + 1);
-	memset(&reply, 0, sizeof(reply));
-	verb_dispatch_line(wgrelay_verbs, &w, buf, n, &reply);
-	line_reply_finish(&reply);
-	ck_assert_uint_le(reply.len, LINE_MAX_LEN); /* newline included */
-	if (reply.len && reply.buf[reply.len - 1] == '\n')
-		reply.buf[--reply.len] = '\0';
-	return reply.buf;
-}
-
-static void assert_prefix(const char *got, const char *want)
-{
-	ck_assert_msg(!strncmp(got, want, strlen(want)), "got '%s', want '%s...'", got, want);
 }
 
 /* Index among the peers first added, or -1 for a later one. */
@@ -341,15 +303,5 @@ static Suite *peerlist_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (sodium_init() < 0)
-		return EXIT_FAILURE;
-	log_init("wgrelay", LOG_LVL_WARN);
-	sr = srunner_create(peerlist_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return wgrelay_test_main(peerlist_suite);
 }

@@ -15,10 +15,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "log.h"
-#include "verb.h"
 #include "../../wgrelay/probe.h"
-#include "../../wgrelay/wgrelay.h"
+#include "wgrelay_verb_fixture.h"
 
 #define TOK "00112233445566778899aabbccddeeff"
 #define TOK2 "ffeeddccbbaa99887766554433221100"
@@ -103,7 +101,6 @@ static const struct wg_backend fake_backend = {
 };
 
 static uv_loop_t loop;
-static struct wgrelay w;
 
 static void setup(void)
 {
@@ -139,7 +136,6 @@ static uint64_t now_ms(void)
 static const char *req(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *req(const char *fmt, ...)
 {
-	static struct line_reply r;
 	char buf[LINE_MAX_LEN + 1];
 	va_list ap;
 	int n;
@@ -148,11 +144,7 @@ static const char *req(const char *fmt, ...)
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	ck_assert(n > 0 && (size_t)n < sizeof(buf));
-	memset(&r, 0, sizeof(r));
-	verb_dispatch_line(wgrelay_verbs, &w, buf, (size_t)n, &r);
-	line_reply_finish(&r);
-	r.buf[--r.len] = '\0';
-	return r.buf;
+	return run(buf);
 }
 
 static int prefixed(const char *s, const char *p)
@@ -476,15 +468,5 @@ static Suite *probe_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (sodium_init() < 0)
-		return EXIT_FAILURE;
-	log_init("wgrelay", LOG_LVL_WARN);
-	sr = srunner_create(probe_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return wgrelay_test_main(probe_suite);
 }

@@ -10,12 +10,8 @@
 #include <sched.h>
 #include <unistd.h>
 #include "keys.h"
-#include "log.h"
-#include "line.h"
-#include "verb.h"
 #include "../../wgrelay/parse.h"
-#include "../../wgrelay/wg.h"
-#include "../../wgrelay/wgrelay.h"
+#include "wgrelay_verb_fixture.h"
 
 #define PK1 "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw="
 #define PK2 "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
@@ -91,11 +87,7 @@ static int fake_get(const struct wg_backend *be, const char *ifname, struct wg_d
 	fake.calls++;
 	if (!fake.exists || strcmp(ifname, "wg0"))
 		return -ENODEV;
-	d = calloc(1, sizeof(*d));
-	*d = fake.dev;
-	d->peers = calloc(fake.dev.n_peers + 1, sizeof(struct wg_peer));
-	if (fake.dev.n_peers)
-		memcpy(d->peers, fake.dev.peers, fake.dev.n_peers * sizeof(struct wg_peer));
+	d = fake_dev_copy(&fake.dev);
 	snprintf(d->name, sizeof(d->name), "%s", ifname);
 	*out = d;
 	return 0;
@@ -124,9 +116,6 @@ static const struct wg_backend fake_backend = {
 	"fake", fake_create, fake_destroy, fake_get, fake_set, NULL, NULL, 0, NULL,
 };
 
-static struct wgrelay w;
-static struct line_reply reply;
-
 static void setup(void)
 {
 	memset(&fake, 0, sizeof(fake));
@@ -138,27 +127,6 @@ static void teardown(void)
 {
 	free(fake.dev.peers);
 	free(fake.last_peer.allowedips);
-}
-
-/* Runs one request line; returns the reply without its newline. */
-static const char *run(const char *line)
-{
-	char buf[LINE_MAX_LEN + 1];
-	size_t n = strlen(line);
-
-	ck_assert_uint_lt(n, sizeof(buf));
-	memcpy(buf, line, n + 1);
-	memset(&reply, 0, sizeof(reply));
-	verb_dispatch_line(wgrelay_verbs, &w, buf, n, &reply);
-	line_reply_finish(&reply);
-	if (reply.len && reply.buf[reply.len - 1] == '\n')
-		reply.buf[--reply.len] = '\0';
-	return reply.buf;
-}
-
-static void assert_prefix(const char *got, const char *want)
-{
-	ck_assert_msg(!strncmp(got, want, strlen(want)), "got '%s', want '%s...'", got, want);
 }
 
 START_TEST(ensure_creates_and_keys)
@@ -383,19 +351,9 @@ static Suite *verbs_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (sodium_init() < 0)
-		return EXIT_FAILURE;
 	/* Run as root, a verb that slipped past validation would change the
 	 * host's routing: give this process a network namespace of its own. */
 	if (geteuid() == 0 && unshare(CLONE_NEWNET) < 0)
 		return EXIT_FAILURE;
-	log_init("wgrelay", LOG_LVL_WARN);
-	sr = srunner_create(verbs_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return wgrelay_test_main(verbs_suite);
 }
