@@ -167,6 +167,7 @@ int sn_core_new(uv_loop_t *loop, const struct sn_settings *s, const struct ident
 	bytes_to_hex(id->pk, ID_PK_LEN, sn->id_hex);
 	policy_init(&sn->policy, s->allowlist, s->auth_rate, s->auth_burst);
 	peer_index_init(&sn->peer_ix, offsetof(struct sn_peer, id));
+	session_list_init(sn);
 	connlimit_init(&sn->pending, s->max_handshakes_per_ip);
 	rc = s->allow_file[0] ? policy_load_allow(&sn->policy, s->allow_file, err, err_size) : 0;
 	if (rc < 0 || (rc = core_open_state(sn, db_path, err, err_size)) < 0 ||

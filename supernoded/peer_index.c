@@ -13,21 +13,27 @@ static const uint8_t *key_of(const struct peer_index *ix, const void *obj)
 }
 
 /* Keyed: a client choosing ids cannot aim them all at one chain. */
-static uint64_t hash_id(const struct peer_index *ix, const uint8_t id[ID_PK_LEN])
+static uint64_t hash_id(const struct peer_index *ix, const uint8_t *id)
 {
 	uint8_t out[crypto_shorthash_BYTES];
 	uint64_t h;
 
-	crypto_shorthash(out, id, ID_PK_LEN, ix->key);
+	crypto_shorthash(out, id, ix->key_len, ix->key);
 	memcpy(&h, out, sizeof(h));
 	return h;
 }
 
-void peer_index_init(struct peer_index *ix, size_t key_off)
+void peer_index_init_len(struct peer_index *ix, size_t key_off, size_t key_len)
 {
 	memset(ix, 0, sizeof(*ix));
 	ix->key_off = key_off;
+	ix->key_len = key_len;
 	randombytes_buf(ix->key, sizeof(ix->key));
+}
+
+void peer_index_init(struct peer_index *ix, size_t key_off)
+{
+	peer_index_init_len(ix, key_off, ID_PK_LEN);
 }
 
 void peer_index_release(struct peer_index *ix)
@@ -38,7 +44,7 @@ void peer_index_release(struct peer_index *ix)
 }
 
 /* The slot holding id, or (size_t)-1. */
-static size_t slot_of(const struct peer_index *ix, const uint8_t id[ID_PK_LEN], uint64_t h)
+static size_t slot_of(const struct peer_index *ix, const uint8_t *id, uint64_t h)
 {
 	size_t mask = ix->cap - 1, i;
 
@@ -46,12 +52,12 @@ static size_t slot_of(const struct peer_index *ix, const uint8_t id[ID_PK_LEN], 
 		return (size_t)-1;
 	for (i = h & mask; ix->slots[i].obj; i = (i + 1) & mask)
 		if (ix->slots[i].hash == h &&
-		    memcmp(key_of(ix, ix->slots[i].obj), id, ID_PK_LEN) == 0)
+		    memcmp(key_of(ix, ix->slots[i].obj), id, ix->key_len) == 0)
 			return i;
 	return (size_t)-1;
 }
 
-void *peer_index_find(const struct peer_index *ix, const uint8_t id[ID_PK_LEN])
+void *peer_index_find(const struct peer_index *ix, const uint8_t *id)
 {
 	size_t i;
 
@@ -123,7 +129,7 @@ static void close_gap(struct peer_index *ix, size_t i)
 	ix->slots[i].hash = 0;
 }
 
-int peer_index_del(struct peer_index *ix, const uint8_t id[ID_PK_LEN])
+int peer_index_del(struct peer_index *ix, const uint8_t *id)
 {
 	size_t i = slot_of(ix, id, hash_id(ix, id));
 

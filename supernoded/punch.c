@@ -70,41 +70,48 @@ void punch_started(struct sn_session *s)
 	s->hs_base_ms = 0; /* a fresh WireGuard peer: any handshake is over the punch */
 }
 
-static const Supermesh__SessionInfo *find_info(const Supermesh__InfoResponse *info,
-                                               const uint8_t id[MSG_ID_LEN])
+/* The client's session, by id from its report: a hash lookup per entry,
+ * not a walk over every session per report. */
+static struct sn_session *client_session(struct sn_peer *client,
+                                         const Supermesh__SessionInfo *si)
 {
-	size_t i;
+	struct sn_session *s;
 
-	for (i = 0; i < info->n_sessions; i++)
-		if (info->sessions[i]->session_id.len == MSG_ID_LEN &&
-		    !memcmp(info->sessions[i]->session_id.data, id, MSG_ID_LEN))
-			return info->sessions[i];
-	return NULL;
+	if (si->session_id.len != MSG_ID_LEN ||
+	    !(s = session_find(client->sn, si->session_id.data)))
+		return NULL;
+	if (!s->punch || s->state != SS_ACTIVE || memcmp(s->rec.client_id, client->id, ID_PK_LEN))
+		return NULL;
+	return s;
+}
+
+static void took_handshake(struct sn_session *s, const Supermesh__SessionInfo *si)
+{
+	pathsel_handshake(&s->ps, uv_now(s->sn->loop));
+	s->rx_at_ms = uv_now(s->sn->loop);
+	s->tx_mark = si->tx_bytes;
+	s->unanswered_ms = 0;
+	if (s->ps.from_relay)
+		s->sn->path_upgrades++;
+	s->sn->path_direct++;
+	log_info("event=path_direct session_id=%s endpoint=%s upgrades=%llu", s->hex,
+	         s->exit_pub, (unsigned long long)s->ps.upgrades);
 }
 
 void punch_client_info(struct sn_peer *client, const Supermesh__InfoResponse *info)
 {
-	struct sn_session *s;
 	const Supermesh__SessionInfo *si;
+	struct sn_session *s;
+	size_t i;
 
-	for (s = client->sn->sessions; s; s = s->next) {
-		if (!s->punch || s->state != SS_ACTIVE ||
-		    memcmp(s->rec.client_id, client->id, ID_PK_LEN) ||
-		    !(si = find_info(info, s->rec.id)))
+	for (i = 0; i < info->n_sessions; i++) {
+		si = info->sessions[i];
+		if (!(s = client_session(client, si)))
 			continue;
 		s->client_hs_ms = si->last_handshake_ms;
 		punch_note_counters(s, si->rx_bytes, si->tx_bytes, uv_now(s->sn->loop));
-		if (s->ps.state != PS_PROBING || s->moving || si->last_handshake_ms <= s->hs_base_ms)
-			continue;
-		pathsel_handshake(&s->ps, uv_now(s->sn->loop));
-		s->rx_at_ms = uv_now(s->sn->loop);
-		s->tx_mark = si->tx_bytes;
-		s->unanswered_ms = 0;
-		if (s->ps.from_relay)
-			s->sn->path_upgrades++;
-		s->sn->path_direct++;
-		log_info("event=path_direct session_id=%s endpoint=%s upgrades=%llu", s->hex,
-		         s->exit_pub, (unsigned long long)s->ps.upgrades);
+		if (s->ps.state == PS_PROBING && !s->moving && si->last_handshake_ms > s->hs_base_ms)
+			took_handshake(s, si);
 	}
 }
 

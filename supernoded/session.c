@@ -1,13 +1,21 @@
 /* The session list: lifetime and holds, persistence, teardown, and what
  * happens to sessions when their peers come, go or resync. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "command.h"
 #include "handshake.pb-c.h"
 #include "log.h"
 #include "peer.h"
+#include "peer_index.h"
 #include "session.h"
+
+void session_list_init(struct supernoded *sn)
+{
+	sn->sessions = NULL;
+	peer_index_init_len(&sn->session_ix, offsetof(struct sn_session, rec.id), MSG_ID_LEN);
+}
 
 struct sn_session *session_new(struct supernoded *sn, const uint8_t id[MSG_ID_LEN], int kind)
 {
@@ -17,6 +25,12 @@ struct sn_session *session_new(struct supernoded *sn, const uint8_t id[MSG_ID_LE
 		return NULL;
 	s->sn = sn;
 	memcpy(s->rec.id, id, MSG_ID_LEN);
+	/* Ids are unique among listed sessions (callers check; a clash or
+	 * ENOMEM here is refused like any allocation failure). */
+	if (peer_index_add(&sn->session_ix, s) < 0) {
+		free(s);
+		return NULL;
+	}
 	s->rec.kind = kind;
 	bytes_to_hex(id, MSG_ID_LEN, s->hex);
 	s->state = SS_LOOKUP;
@@ -30,12 +44,21 @@ struct sn_session *session_new(struct supernoded *sn, const uint8_t id[MSG_ID_LE
 
 struct sn_session *session_find(struct supernoded *sn, const uint8_t id[MSG_ID_LEN])
 {
-	struct sn_session *s;
+	return peer_index_find(&sn->session_ix, id);
+}
 
-	for (s = sn->sessions; s; s = s->next)
-		if (memcmp(s->rec.id, id, MSG_ID_LEN) == 0)
-			return s;
-	return NULL;
+static void unlink_session(struct sn_session *s)
+{
+	struct supernoded *sn = s->sn;
+
+	peer_index_del(&sn->session_ix, s->rec.id);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sn->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
 }
 
 struct sn_session *session_find_lookup(struct supernoded *sn, const uint8_t id[MSG_ID_LEN])
@@ -100,13 +123,7 @@ void session_end(struct sn_session *s, const char *reason)
 	if (sn->store && store_session_end(sn->store, s->rec.id) < 0)
 		log_warnx("event=store_failed session_id=%s", s->hex);
 	uncount_client(s);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		sn->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
+	unlink_session(s);
 	log_info("event=session_ended session_id=%s reason=%s", s->hex, reason);
 	session_release(s);
 }
@@ -260,9 +277,10 @@ void session_free_all(struct supernoded *sn)
 
 	/* Not ended: they stay active in the store for the next start. */
 	while ((s = sn->sessions)) {
-		sn->sessions = s->next;
+		unlink_session(s);
 		uncount_client(s);
 		s->state = SS_ENDED;
 		session_release(s);
 	}
+	peer_index_release(&sn->session_ix);
 }

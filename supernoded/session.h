@@ -74,6 +74,8 @@ struct sn_session {
 };
 
 /* ---- session.c ---- */
+/* An empty session list and index (sodium_init first). */
+void session_list_init(struct supernoded *sn);
 struct sn_session *session_new(struct supernoded *sn, const uint8_t id[MSG_ID_LEN], int kind);
 struct sn_session *session_find(struct supernoded *sn, const uint8_t id[MSG_ID_LEN]);
 struct sn_session *session_find_lookup(struct supernoded *sn, const uint8_t id[MSG_ID_LEN]);

@@ -77,6 +77,7 @@ struct supernoded {
 	struct sn_peer *exits;           /* those with role EXIT, in the same order */
 	uint64_t peer_seq;
 	struct sn_session *sessions;     /* every live session, list */
+	struct peer_index session_ix;    /* the same sessions by session id */
 	uv_timer_t tick;                 /* sweeps: silent streams, absent peers */
 	int tick_open;
 	uv_timer_t path_tick;            /* path choice: probe deadlines, retries */

@@ -19,6 +19,7 @@ static struct supernoded *sn_new(void)
 	ck_assert_int_eq(uv_loop_init(&loop), 0);
 	sn->loop = &loop;
 	peer_index_init(&sn->peer_ix, offsetof(struct sn_peer, id));
+	session_list_init(sn);
 	return sn;
 }
 

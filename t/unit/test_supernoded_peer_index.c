@@ -57,6 +57,31 @@ START_TEST(add_find_del)
 }
 END_TEST
 
+/* Sessions are indexed by 16-byte ids: only those bytes make the key. */
+START_TEST(shorter_ids)
+{
+	struct peer_index ix;
+	struct obj a = { 1, { 0 } }, b = { 2, { 0 } }, c = { 3, { 0 } };
+
+	ck_assert_int_ge(sodium_init(), 0);
+	peer_index_init_len(&ix, offsetof(struct obj, id), 16);
+	memset(a.id, 0xaa, sizeof(a.id));
+	memcpy(b.id, a.id, sizeof(b.id));
+	b.id[20] = 0x55; /* past the key: the same id as a */
+	memcpy(c.id, a.id, sizeof(c.id));
+	c.id[15] = 0x55; /* the key's last byte: another id */
+	ck_assert_int_eq(peer_index_add(&ix, &a), 0);
+	ck_assert_int_eq(peer_index_add(&ix, &b), -EEXIST);
+	ck_assert_int_eq(peer_index_add(&ix, &c), 0);
+	ck_assert_ptr_eq(peer_index_find(&ix, b.id), &a);
+	ck_assert_ptr_eq(peer_index_find(&ix, c.id), &c);
+	ck_assert_int_eq(peer_index_del(&ix, b.id), 0);
+	ck_assert_ptr_null(peer_index_find(&ix, a.id));
+	ck_assert_ptr_eq(peer_index_find(&ix, c.id), &c);
+	peer_index_release(&ix);
+}
+END_TEST
+
 START_TEST(keys_are_random)
 {
 	struct peer_index a, b;
@@ -151,6 +176,7 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, add_find_del);
+	tcase_add_test(tc, shorter_ids);
 	tcase_add_test(tc, keys_are_random);
 	tcase_add_test(tc, grows_by_doubling);
 	tcase_add_test(tc, random_against_model);
