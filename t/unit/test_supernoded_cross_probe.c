@@ -34,53 +34,14 @@
 #include "peerlink.h"
 #include "sn_fake.h"
 #include "sn_cross.h"
+#include "sn_probe_fake.h"
 
-/* How the client and the exit answer PROBE_PATH, and what they were asked. */
-enum answer { ANS_UNSEEN, ANS_SEEN, ANS_PERM, ANS_OLD };
-struct probe_seen {
-	enum answer ans;
-	int n;                  /* distinct commands (a resend counts once) */
-	uint8_t cmd[MSG_ID_LEN];
-	uint8_t token[16];
-	char peer[64];
-	uint32_t ms;
-};
 static struct probe_seen ex_probe, cl_probe;
 static uint8_t repointed[MSG_ID_LEN]; /* B's origin_cmd once on its relay */
 
 static void answer_probe(struct fake *f, const Supermesh__Command *c)
 {
-	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
-	Supermesh__CommandResponse r = SUPERMESH__COMMAND_RESPONSE__INIT;
-	Supermesh__ProbePathResult pr = SUPERMESH__PROBE_PATH_RESULT__INIT;
-	Supermesh__ProbePath *p = supermesh__probe_path__unpack(NULL, c->payload.len,
-	                                                        c->payload.data);
-	struct probe_seen *ps = f == &e1 ? &ex_probe : &cl_probe;
-	uint8_t buf[128];
-
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(p->token.len, 16);
-	if (memcmp(ps->cmd, c->command_id.data, MSG_ID_LEN)) {
-		ps->n++;
-		memcpy(ps->cmd, c->command_id.data, MSG_ID_LEN);
-	}
-	memcpy(ps->token, p->token.data, 16);
-	snprintf(ps->peer, sizeof(ps->peer), "%s", p->peer_endpoint);
-	ps->ms = p->duration_ms;
-	supermesh__probe_path__free_unpacked(p, NULL);
-	r.command_id = c->command_id;
-	r.ok = ps->ans == ANS_UNSEEN || ps->ans == ANS_SEEN;
-	r.error = ps->ans == ANS_PERM ? "perm: probes need CAP_NET_RAW" :
-	          ps->ans == ANS_OLD  ? "unsupported" : "";
-	pr.seen = ps->ans == ANS_SEEN;
-	pr.from = pr.seen ? "198.51.100.7:4500" : "";
-	if (r.ok) {
-		r.result.data = buf;
-		r.result.len = supermesh__probe_path_result__pack(&pr, buf);
-	}
-	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND_RESPONSE;
-	m.command_response = &r;
-	peerlink_send(f->pl, &m);
+	probe_fake_answer(f, c, f == &e1 ? &ex_probe : &cl_probe, "198.51.100.7:4500");
 }
 
 static void setup_probe(void)

@@ -26,19 +26,11 @@
 #include "peerlink.h"
 
 #include "sn_fake.h"
+#include "sn_probe_fake.h"
 #include "sn_punch_fixture.h"
 
 static struct fake ex, cl;
 
-/* How the fakes answer PROBE_PATH, and what they were asked. */
-enum answer { ANS_UNSEEN, ANS_SEEN, ANS_PERM, ANS_SILENT };
-static enum answer answer;
-struct probe_seen {
-	int n;
-	uint8_t token[16];
-	char peer[64];
-	uint32_t ms;
-};
 static struct probe_seen ex_probe, cl_probe;
 
 /* The reflectors see both sides behind EIM NATs. */
@@ -53,35 +45,7 @@ static void fake_peer_list(void *ctx, int argc, char **argv, struct line_reply *
 
 static void answer_probe(struct fake *f, const Supermesh__Command *c)
 {
-	Supermesh__ControlMessage m = SUPERMESH__CONTROL_MESSAGE__INIT;
-	Supermesh__CommandResponse r = SUPERMESH__COMMAND_RESPONSE__INIT;
-	Supermesh__ProbePathResult pr = SUPERMESH__PROBE_PATH_RESULT__INIT;
-	Supermesh__ProbePath *p = supermesh__probe_path__unpack(NULL, c->payload.len,
-	                                                        c->payload.data);
-	struct probe_seen *ps = f == &ex ? &ex_probe : &cl_probe;
-	uint8_t buf[128];
-
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(p->token.len, 16);
-	ps->n++;
-	memcpy(ps->token, p->token.data, 16);
-	snprintf(ps->peer, sizeof(ps->peer), "%s", p->peer_endpoint);
-	ps->ms = p->duration_ms;
-	supermesh__probe_path__free_unpacked(p, NULL);
-	if (answer == ANS_SILENT)
-		return;
-	r.command_id = c->command_id;
-	r.ok = answer != ANS_PERM;
-	r.error = answer == ANS_PERM ? "perm: probes need CAP_NET_RAW" : "";
-	pr.seen = answer == ANS_SEEN;
-	pr.from = pr.seen ? "203.0.113.9:1" : "";
-	if (r.ok) {
-		r.result.data = buf;
-		r.result.len = supermesh__probe_path_result__pack(&pr, buf);
-	}
-	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_COMMAND_RESPONSE;
-	m.command_response = &r;
-	peerlink_send(f->pl, &m);
+	probe_fake_answer(f, c, f == &ex ? &ex_probe : &cl_probe, "203.0.113.9:1");
 }
 
 static void start_peer(struct fake *f, uint32_t role)
@@ -101,7 +65,7 @@ static void setup(void)
 	memset(&cl, 0, sizeof(cl));
 	memset(&ex_probe, 0, sizeof(ex_probe));
 	memset(&cl_probe, 0, sizeof(cl_probe));
-	answer = ANS_UNSEEN;
+	ex_probe.ans = cl_probe.ans = ANS_UNSEEN;
 	set.dead_after_s = 30;
 	set.path_retry_s = 1;
 	snp_core_start(&set);
@@ -189,7 +153,7 @@ END_TEST
 START_TEST(passed_test_moves_to_direct)
 {
 	session_on_relay();
-	answer = ANS_SEEN;
+	ex_probe.ans = cl_probe.ans = ANS_SEEN;
 	ck_assert(run_until(moved_direct));
 	assert_probes_sent();
 	ck_assert_uint_eq(sn->path_tests[PT_OK], 1);
@@ -212,7 +176,7 @@ END_TEST
 START_TEST(unsupported_moves_untested)
 {
 	session_on_relay();
-	answer = ANS_PERM;
+	ex_probe.ans = cl_probe.ans = ANS_PERM;
 	ck_assert(run_until(moved_direct));
 	ck_assert_uint_eq(sn->path_tests[PT_UNSUPPORTED], 1);
 	ck_assert_int_eq(only_session()->ps.o.can_test, 0);
@@ -228,7 +192,7 @@ static int no_session(void) { return sn->sessions == NULL; }
 START_TEST(session_gone_meanwhile)
 {
 	session_on_relay();
-	answer = ANS_SILENT;
+	ex_probe.ans = cl_probe.ans = ANS_SILENT;
 	ck_assert(run_until(both_asked));
 	ck_assert_int_eq(only_session()->ps.state, PS_TESTING);
 	/* Ended while the test is out: its end (every resend unanswered)
