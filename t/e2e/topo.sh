@@ -280,6 +280,11 @@ pinger_stop() {
 	SENT=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$TMP/ping.out")
 	RECV=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/ping.out")
 	LOST=$((SENT - RECV))
+	# The ping sent just before SIGINT may still be on its way: not lost.
+	_last=$(sed -n 's/.*bytes from.*icmp_seq=\([0-9]*\) .*/\1/p' "$TMP/ping.out" | tail -n 1)
+	if [ "$LOST" -gt 0 ] && [ -n "$_last" ] && [ "$_last" -eq $((SENT - 1)) ]; then
+		LOST=$((LOST - 1))
+	fi
 }
 # first_reply_after MS: ms timestamp of the first ping reply after MS.
 first_reply_after() {
