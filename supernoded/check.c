@@ -33,6 +33,16 @@ int check_text(const char *s, size_t max)
 	return 1;
 }
 
+void check_text_shown(char *out, size_t size, const char *in)
+{
+	size_t i;
+
+	snprintf(out, size, "%s", in);
+	for (i = 0; out[i]; i++)
+		if (out[i] <= ' ' || out[i] > '~' || out[i] == '"')
+			out[i] = '_';
+}
+
 int check_hostport(const char *s)
 {
 	char host[CHECK_TEXT_MAX];

@@ -15,6 +15,9 @@
 int check_region(const char *r, int may_be_empty);
 /* Printable ASCII without spaces, shorter than max (empty allowed). */
 int check_text(const char *s, size_t max);
+/* in, cut to size, with every byte a log line cannot hold as is (space,
+ * control, non-ASCII, '"') shown as '_': for logging hostile text. */
+void check_text_shown(char *out, size_t size, const char *in);
 /* Numeric or named host:port / [v6]:port, shorter than CHECK_TEXT_MAX. */
 int check_hostport(const char *s);
 

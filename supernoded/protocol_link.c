@@ -34,12 +34,8 @@ int link_on_pong(struct sn_peer *p, const ControlMessage *m)
 int link_on_error(struct sn_peer *p, const ControlMessage *m)
 {
 	char msg[CHECK_TEXT_MAX];
-	size_t i;
 
-	snprintf(msg, sizeof(msg), "%s", m->error->message);
-	for (i = 0; msg[i]; i++)
-		if (msg[i] <= ' ' || msg[i] > '~' || msg[i] == '"')
-			msg[i] = '_';
+	check_text_shown(msg, sizeof(msg), m->error->message);
 	log_warnx("event=peer_error peer_id=%s code=%u message=%s", p->hex, m->error->code, msg);
 	return 0;
 }

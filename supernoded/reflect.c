@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "check.h"
 #include "handshake.pb-c.h"
 #include "keys.h"
 #include "line.h"
@@ -197,12 +198,8 @@ void reflect_peer_local(struct sn_peer *p, const char *ep)
 
 	if (bad && !p->wg_local_bad) {
 		char shown[NATCLASS_EP_MAX];
-		size_t i;
 
-		snprintf(shown, sizeof(shown), "%s", ep);
-		for (i = 0; shown[i]; i++)
-			if (shown[i] <= ' ' || shown[i] > '~' || shown[i] == '"')
-				shown[i] = '_';
+		check_text_shown(shown, sizeof(shown), ep);
 		log_warnx("event=bad_wg_local_endpoint peer_id=%s endpoint=\"%s\" len=%zu",
 		          p->hex, shown, strlen(ep));
 	}
