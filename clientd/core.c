@@ -238,25 +238,19 @@ static void restore(struct clientd *cd)
  * from "ok name=... pubkey=B64 port=P ...". */
 static int reply_pubkey(const char *reply, uint8_t key[32], unsigned *port)
 {
-	char buf[LINE_MAX_LEN + 1], *argv[LINE_MAX_ARGS], *end;
-	const char *why;
-	int i, n, rc = -EINVAL;
+	char b64[KEY_B64_LEN + 8], num[16], *end;
 	long v;
 
-	snprintf(buf, sizeof(buf), "%s", reply);
-	n = line_split(buf, strlen(buf), argv, LINE_MAX_ARGS, &why);
 	*port = 0;
-	for (i = 1; i < n; i++) {
-		if (!strncmp(argv[i], "pubkey=", 7))
-			rc = key_from_base64(argv[i] + 7, key);
-		if (strncmp(argv[i], "port=", 5))
-			continue;
+	if (line_reply_value(reply, "port", num, sizeof(num)) == 0) {
 		errno = 0;
-		v = strtol(argv[i] + 5, &end, 10);
-		if (!errno && end != argv[i] + 5 && !*end && v > 0 && v <= 65535)
+		v = strtol(num, &end, 10);
+		if (!errno && end != num && !*end && v > 0 && v <= 65535)
 			*port = (unsigned)v;
 	}
-	return rc;
+	if (line_reply_value(reply, "pubkey", b64, sizeof(b64)) < 0)
+		return -EINVAL;
+	return key_from_base64(b64, key);
 }
 
 static void on_start_timer(uv_timer_t *t)

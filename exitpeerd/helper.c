@@ -81,23 +81,7 @@ int helper_request(uv_loop_t *loop, const char *path, int timeout_ms,
 int helper_reply_value(const struct helper_reply *r, const char *key, char *out,
                        size_t size)
 {
-	char copy[LINE_MAX_LEN + 1], *argv[LINE_MAX_ARGS];
-	size_t klen = strlen(key);
-	const char *why;
-	int n, i;
-
-	if (!r->ok)
-		return -ENOENT;
-	snprintf(copy, sizeof(copy), "%s", r->line);
-	n = line_split(copy, strlen(copy), argv, LINE_MAX_ARGS, &why);
-	for (i = 1; i < n; i++) {
-		if (strncmp(argv[i], key, klen) || argv[i][klen] != '=')
-			continue;
-		if (snprintf(out, size, "%s", argv[i] + klen + 1) >= (int)size)
-			return -ENOENT;
-		return 0;
-	}
-	return -ENOENT;
+	return r->ok ? line_reply_value(r->line, key, out, size) : -ENOENT;
 }
 
 void helper_reply_error(const struct helper_reply *r, char *out, size_t size)

@@ -250,6 +250,25 @@ static void copy_out(char *dst, size_t size, const char *src, size_t n)
 	dst[n] = '\0';
 }
 
+int line_reply_value(const char *line, const char *key, char *out, size_t size)
+{
+	char copy[LINE_MAX_LEN + 1], *argv[LINE_MAX_ARGS];
+	size_t klen = strlen(key);
+	const char *why;
+	int n, i;
+
+	snprintf(copy, sizeof(copy), "%s", line);
+	n = line_split(copy, strlen(copy), argv, LINE_MAX_ARGS, &why);
+	for (i = 1; i < n; i++) {
+		if (strncmp(argv[i], key, klen) || argv[i][klen] != '=')
+			continue;
+		if (snprintf(out, size, "%s", argv[i] + klen + 1) >= (int)size)
+			return -ENOENT;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 int line_reply_parse(const char *line, char *code, size_t code_size,
                      char *msg, size_t msg_size)
 {

@@ -59,6 +59,9 @@ const char *line_reply_finish(struct line_reply *r);
  * out when non-NULL), negative errno when it is neither. */
 int line_reply_parse(const char *line, char *code, size_t code_size,
                      char *msg, size_t msg_size);
+/* The value of the first key=value word of a reply line (after its first
+ * word), unescaped, into out: 0, or -ENOENT (absent, or too long). */
+int line_reply_value(const char *line, const char *key, char *out, size_t size);
 
 /*
  * Incremental line reader over a byte stream split anywhere. Calls cb once per

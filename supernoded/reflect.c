@@ -84,25 +84,6 @@ static void iface_name(int idx, char *out, size_t size)
 	snprintf(out, size, "smrefl%c", (char)('0' + (idx & 7)));
 }
 
-/* The value of " key=" in a reply, copied; 0 or -ENOENT. */
-static int reply_value(const char *reply, const char *key, char *out, size_t size)
-{
-	char pat[32];
-	const char *p;
-	size_t n;
-
-	snprintf(pat, sizeof(pat), " %s=", key);
-	if (!(p = strstr(reply, pat)))
-		return -ENOENT;
-	p += strlen(pat);
-	n = strcspn(p, " ");
-	if (n == 0 || n >= size)
-		return -ENOENT;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 0;
-}
-
 static void add_all(struct sn_reflect *r);
 
 static void on_ensured(struct sn_reflect *r, int idx, int status, const char *reply)
@@ -111,7 +92,7 @@ static void on_ensured(struct sn_reflect *r, int idx, int status, const char *re
 
 	r->ensuring &= ~(1u << idx);
 	if (status < 0 || line_reply_parse(reply, NULL, 0, NULL, 0) != 1 ||
-	    reply_value(reply, "pubkey", b64, sizeof(b64)) < 0 ||
+	    line_reply_value(reply, "pubkey", b64, sizeof(b64)) < 0 ||
 	    key_from_base64(b64, r->pub[idx]) < 0) {
 		log_warnx("event=reflector_failed iface=smrefl%d status=%d reply=\"%s\"", idx,
 		          status, status < 0 ? "-" : reply);

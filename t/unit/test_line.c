@@ -393,11 +393,33 @@ START_TEST(reader_stop)
 }
 END_TEST
 
+START_TEST(reply_value)
+{
+	char v[8];
+
+	ck_assert_int_eq(line_reply_value("ok pubkey=abc port=51820", "port", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "51820");
+	ck_assert_int_eq(line_reply_value("ok pubkey=abc port=1", "pubkey", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "abc");
+	/* a word, not a substring: "xport=" is not "port=" */
+	ck_assert_int_eq(line_reply_value("ok xport=1", "port", v, sizeof(v)), -ENOENT);
+	/* the first word is the status, never a key */
+	ck_assert_int_eq(line_reply_value("port=1 a=b", "port", v, sizeof(v)), -ENOENT);
+	/* escaped values come back unescaped; too long for out is absent */
+	ck_assert_int_eq(line_reply_value("ok msg=a\\x20b", "msg", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "a b");
+	ck_assert_int_eq(line_reply_value("ok k=12345678", "k", v, sizeof(v)), -ENOENT);
+	ck_assert_int_eq(line_reply_value("ok k=", "k", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "");
+}
+END_TEST
+
 static Suite *line_suite(void)
 {
 	Suite *s = suite_create("line");
 	TCase *tc = tcase_create("core");
 
+	tcase_add_test(tc, reply_value);
 	tcase_add_test(tc, split_spaces);
 	tcase_add_test(tc, split_escapes);
 	tcase_add_test(tc, split_bad_escapes);
