@@ -3,6 +3,7 @@
  * wgrelay errors kept as "code: message", cancel, and the packed outcome. */
 #pragma GCC diagnostic ignored "-Wcast-qual"
 #include <check.h>
+#include "fixture.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,11 +296,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(suite());
 }

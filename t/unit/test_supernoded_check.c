@@ -1,6 +1,7 @@
 /* supernoded's text checks: hostile text shown in a log line is cut to
  * the buffer and has nothing a log reader could mistake for structure. */
 #include <check.h>
+#include "fixture.h"
 #include <string.h>
 #include "../../supernoded/check.h"
 
@@ -23,14 +24,8 @@ int main(void)
 {
 	Suite *s = suite_create("supernoded_check");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, text_shown);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

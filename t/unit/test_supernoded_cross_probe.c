@@ -11,6 +11,7 @@
 /* sn_fake.h's and sn_cross.h's helpers this program does not need. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <check.h>
+#include "fixture.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -304,11 +305,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(suite());
 }

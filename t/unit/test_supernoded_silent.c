@@ -3,6 +3,7 @@
  * data went out and nothing came back within WireGuard's passive keepalive
  * (unanswered). Pure: counters and times are fed by hand. */
 #include <check.h>
+#include "fixture.h"
 #include <stdlib.h>
 #include <string.h>
 #include "../../supernoded/session.h"
@@ -79,17 +80,11 @@ int main(void)
 {
 	Suite *su = suite_create("supernoded_silent");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, idle_path_broken_after_two_keepalives);
 	tcase_add_test(tc, unanswered_data_broken_in_fourteen_seconds);
 	tcase_add_test(tc, answer_clears_unanswered);
 	tcase_add_test(tc, short_keepalive_asks_faster);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(su);
 }
