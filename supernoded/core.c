@@ -18,6 +18,11 @@
 #define JOURNAL_EXPIRE_EVERY_MS (3600 * 1000)
 #define PATH_TICK_MS 200
 
+uint32_t sn_keepalive_s(const struct supernoded *sn)
+{
+	return sn->set.keepalive_s ? sn->set.keepalive_s : 25;
+}
+
 void sn_settings_default(struct sn_settings *s)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&s->listen;

@@ -181,7 +181,7 @@ static void move_path(struct sn_session *s, int to_relay)
 	se.client_wg_pubkey.len = 32;
 	se.session_id.data = s->rec.id;
 	se.session_id.len = MSG_ID_LEN;
-	se.keepalive_s = sn->set.keepalive_s ? sn->set.keepalive_s : 25;
+	se.keepalive_s = sn_keepalive_s(sn);
 	log_info("event=path_change session_id=%s to=%s exit_endpoint=%s client_endpoint=%s",
 	         s->hex, to_relay ? "relay" : "direct", ep[0] ? ep : "relay", s->rec.endpoint);
 	session_hold(s);
@@ -228,7 +228,7 @@ void punch_act(struct sn_session *s, enum ps_action a)
 
 static uint64_t keepalive_ms(const struct supernoded *sn)
 {
-	return (uint64_t)(sn->set.keepalive_s ? sn->set.keepalive_s : 25) * 1000;
+	return (uint64_t)sn_keepalive_s(sn) * 1000;
 }
 
 static uint64_t ask_ms(const struct supernoded *sn)

@@ -107,7 +107,7 @@ void punch_serve_repoint(struct sn_session *s, struct sn_peer *origin,
 	out.session_id.data = s->rec.id;
 	out.session_id.len = MSG_ID_LEN;
 	out.client_endpoint = ep;
-	out.keepalive_s = sn->set.keepalive_s ? sn->set.keepalive_s : 25;
+	out.keepalive_s = sn_keepalive_s(sn);
 	memcpy(s->origin_cmd, cmd->command_id.data, MSG_ID_LEN);
 	log_info("event=serve_repoint session_id=%s peer_id=%s exit_endpoint=%s", s->hex,
 	         origin->hex, ep);

@@ -378,9 +378,10 @@ static void send_info(struct sn_reflect *r, struct sn_peer *p)
 	}
 	ri.reflectors = ptr;
 	ri.n_reflectors = REFLECT_N;
-	/* Short enough to hold a NAT mapping open (UDP timeouts are often 30 s). */
-	ri.keepalive_s = r->sn->set.keepalive_s && r->sn->set.keepalive_s < 25 ?
-	                 r->sn->set.keepalive_s : 25;
+	/* Never longer than the default: the mapping must stay open. */
+	ri.keepalive_s = sn_keepalive_s(r->sn);
+	if (ri.keepalive_s > 25)
+		ri.keepalive_s = 25;
 	m.body_case = SUPERMESH__CONTROL_MESSAGE__BODY_REFLECTOR_INFO;
 	m.reflector_info = &ri;
 	if (peer_send(p, &m) < 0)

@@ -128,6 +128,10 @@ void sn_observe_heartbeat(struct supernoded *sn);
 /* One heartbeat RTT sample from an outbound link (NULL or down: none). */
 void sn_observe_rtt(struct supernoded *sn, const struct peerlink *pl);
 
+/* The WireGuard keepalive peers are told (keepalive_s, 25 s when unset):
+ * short enough to hold a NAT mapping open (UDP timeouts are often 30 s). */
+uint32_t sn_keepalive_s(const struct supernoded *sn);
+
 /* The bound listen address (for port 0 in tests). */
 int sn_listen_addr(struct supernoded *sn, struct sockaddr_storage *ss);
 
